@@ -1,0 +1,14 @@
+"""crlx: contrastive goal-conditioned RL in JAX, with the whole training step fused and jitted.
+
+Public API: Config, train, make_env, make_policy, ENERGIES, LOSSES, ENVS.
+"""
+
+from crlx.config import Config, ConfigError
+from crlx.contrastive import LOSSES
+from crlx.energy import ENERGIES
+from crlx.envs import ENVS, make_env
+from crlx.policy import make_policy
+from crlx.train import TrainResult, train
+
+__all__ = ["Config", "ConfigError", "train", "TrainResult", "make_env", "make_policy", "ENERGIES", "LOSSES", "ENVS"]
+__version__ = "0.1.0"

@@ -1,0 +1,189 @@
+"""Agent construction and the fused training epoch.
+
+`make_agent(cfg)` builds the env, networks and optimizers once; its functions close over the
+config. `agent.train_epoch` is one jitted call (state donated):
+
+    lax.scan over iterations_per_epoch:
+        collect unroll_length steps of num_envs envs with the stochastic actor (lax.scan + vmap)
+        buffer.insert
+        lax.scan over updates_per_iteration: sample -> critic, actor, alpha updates
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from crlx import buffer as replay
+from crlx.config import Config
+from crlx.envs import GoalEnv, make_env, wrap_for_training
+from crlx.losses import actor_loss, alpha_loss, critic_loss
+from crlx.networks import Actor, Critic, tanh_gaussian_sample
+from crlx.types import Transition, TrainState
+
+TRACE_COUNTS: collections.Counter = collections.Counter()
+"""How often each jitted body was traced (compiled); a second epoch must not add to it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Agent:
+    """The static parts of a run: env, modules, optimizers and the jitted entry points."""
+
+    cfg: Config
+    env: GoalEnv
+    actor: Actor
+    critic: Critic
+    actor_tx: optax.GradientTransformation
+    critic_tx: optax.GradientTransformation
+    alpha_tx: optax.GradientTransformation
+    init: Callable[[jax.Array], TrainState]
+    prefill: Callable[[TrainState], TrainState]
+    train_epoch: Callable[[TrainState], tuple[TrainState, dict]]
+
+    @property
+    def target_entropy(self) -> float:
+        return self.cfg.loss.target_entropy_per_dim * self.env.action_size
+
+
+def make_agent(cfg: Config) -> Agent:
+    """Build everything static for `cfg` (validated first) and the jitted init / prefill / epoch."""
+    cfg.validate()
+    env = make_env(cfg.env, **cfg.env_overrides())
+    train_env = wrap_for_training(env)
+    state_dim, action_dim = env.state_dim, env.action_size
+    actor = Actor(cfg.actor, action_dim)
+    critic = Critic(cfg.critic)
+    actor_tx = optax.adam(cfg.actor_lr)
+    critic_tx = optax.adam(cfg.critic_lr)
+    alpha_tx = optax.adam(cfg.alpha_lr)
+    target_entropy = cfg.loss.target_entropy_per_dim * action_dim
+    sample = functools.partial(
+        replay.sample,
+        batch_size=cfg.batch_size,
+        goal_fn=env.achieved_goal,
+        strategy=cfg.buffer.goal_strategy,
+        discount=cfg.discount,
+        random_goal_prob=cfg.buffer.random_goal_prob,
+    )
+
+    def init(key: jax.Array) -> TrainState:
+        k_actor, k_critic, k_env, key = jax.random.split(key, 4)
+        obs = jnp.zeros((1, env.observation_size))
+        actor_params = actor.init(k_actor, obs)
+        critic_params = {
+            "net": critic.init(
+                k_critic, jnp.zeros((1, state_dim)), jnp.zeros((1, action_dim)), jnp.zeros((1, env.goal_dim))
+            )
+        }
+        if cfg.loss.learn_temperature:
+            critic_params["log_temperature"] = jnp.log(jnp.asarray(cfg.loss.temperature, jnp.float32))
+        log_alpha = jnp.log(jnp.asarray(cfg.loss.init_alpha, jnp.float32))
+        return TrainState(
+            actor_params=actor_params,
+            critic_params=critic_params,
+            log_alpha=log_alpha,
+            actor_opt=actor_tx.init(actor_params),
+            critic_opt=critic_tx.init(critic_params),
+            alpha_opt=alpha_tx.init(log_alpha),
+            buffer=replay.init(cfg.buffer.max_replay_size, cfg.num_envs, state_dim, action_dim),
+            env_state=train_env.reset(jax.random.split(k_env, cfg.num_envs)),
+            key=key,
+            env_steps=jnp.zeros((), jnp.int32),
+            updates=jnp.zeros((), jnp.int32),
+        )
+
+    def collect(actor_params, env_state, key: jax.Array, random_actions: bool):
+        """unroll_length steps of every env -> (env_state, Transition (T, E, ...), metrics (T, E))."""
+
+        def step(env_state, step_key):
+            obs = env_state.obs
+            if random_actions:
+                action = jax.random.uniform(step_key, (cfg.num_envs, action_dim), minval=-1.0, maxval=1.0)
+            else:
+                mean, log_std = actor.apply(actor_params, obs)
+                action, _ = tanh_gaussian_sample(step_key, mean, log_std)
+            next_state = train_env.step(env_state, action)
+            transition = Transition(state=obs[:, :state_dim], action=action, done=next_state.done)
+            return next_state, (transition, next_state.metrics["success"], next_state.metrics["dist"])
+
+        env_state, (traj, success, dist) = jax.lax.scan(
+            step, env_state, jax.random.split(key, cfg.unroll_length)
+        )
+        return env_state, traj, {"train/success": jnp.mean(success), "train/dist": jnp.mean(dist)}
+
+    def update(ts: TrainState, key: jax.Array) -> tuple[TrainState, dict]:
+        """One sample + critic, actor and alpha step."""
+        k_sample, k_actor = jax.random.split(key)
+        batch = sample(ts.buffer, k_sample)
+        (_, c_metrics), c_grads = jax.value_and_grad(critic_loss, has_aux=True)(
+            ts.critic_params, cfg, critic, batch
+        )
+        c_updates, critic_opt = critic_tx.update(c_grads, ts.critic_opt, ts.critic_params)
+        critic_params = optax.apply_updates(ts.critic_params, c_updates)
+        (_, a_metrics), a_grads = jax.value_and_grad(actor_loss, has_aux=True)(
+            ts.actor_params, critic_params, ts.log_alpha, cfg, actor, critic, batch, k_actor
+        )
+        a_updates, actor_opt = actor_tx.update(a_grads, ts.actor_opt, ts.actor_params)
+        actor_params = optax.apply_updates(ts.actor_params, a_updates)
+        log_prob = a_metrics.pop("log_prob")
+        log_alpha, alpha_opt = ts.log_alpha, ts.alpha_opt
+        (_, al_metrics), al_grad = jax.value_and_grad(alpha_loss, has_aux=True)(log_alpha, log_prob, target_entropy)
+        if cfg.loss.auto_entropy:
+            al_update, alpha_opt = alpha_tx.update(al_grad, alpha_opt, log_alpha)
+            log_alpha = optax.apply_updates(log_alpha, al_update)
+        ts = ts.replace(
+            critic_params=critic_params,
+            critic_opt=critic_opt,
+            actor_params=actor_params,
+            actor_opt=actor_opt,
+            log_alpha=log_alpha,
+            alpha_opt=alpha_opt,
+            updates=ts.updates + 1,
+        )
+        return ts, {**c_metrics, **a_metrics, **al_metrics}
+
+    def iteration(ts: TrainState, _) -> tuple[TrainState, dict]:
+        key, k_collect, k_update = jax.random.split(ts.key, 3)
+        env_state, traj, collect_metrics = collect(ts.actor_params, ts.env_state, k_collect, False)
+        ts = ts.replace(
+            key=key,
+            env_state=env_state,
+            buffer=replay.insert(ts.buffer, traj),
+            env_steps=ts.env_steps + cfg.env_steps_per_iteration,
+        )
+        ts, update_metrics = jax.lax.scan(update, ts, jax.random.split(k_update, cfg.updates_per_iteration))
+        return ts, {**collect_metrics, **jax.tree.map(jnp.mean, update_metrics)}
+
+    def train_epoch(ts: TrainState) -> tuple[TrainState, dict]:
+        TRACE_COUNTS["train_epoch"] += 1
+        ts, metrics = jax.lax.scan(iteration, ts, None, length=cfg.iterations_per_epoch)
+        return ts, jax.tree.map(jnp.mean, metrics)
+
+    def prefill(ts: TrainState) -> TrainState:
+        TRACE_COUNTS["prefill"] += 1
+
+        def body(ts: TrainState, _) -> tuple[TrainState, None]:
+            key, k_collect = jax.random.split(ts.key)
+            env_state, traj, _ = collect(ts.actor_params, ts.env_state, k_collect, True)
+            return ts.replace(key=key, env_state=env_state, buffer=replay.insert(ts.buffer, traj)), None
+
+        return jax.lax.scan(body, ts, None, length=cfg.prefill_iterations)[0]
+
+    return Agent(
+        cfg=cfg,
+        env=env,
+        actor=actor,
+        critic=critic,
+        actor_tx=actor_tx,
+        critic_tx=critic_tx,
+        alpha_tx=alpha_tx,
+        init=jax.jit(init),
+        prefill=jax.jit(prefill, donate_argnums=0),
+        train_epoch=jax.jit(train_epoch, donate_argnums=0),
+    )

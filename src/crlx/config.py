@@ -1,0 +1,300 @@
+"""The frozen config tree. tyro builds the CLI from it; field docstrings are the `--help`.
+
+Derived values are properties. `validate()` raises `ConfigError` naming the field and what to
+change, before anything compiles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from crlx.contrastive import ContrastiveLoss
+from crlx.energy import Energy
+
+Activation = Literal["swish", "relu", "gelu", "tanh", "elu"]
+GoalStrategy = Literal["geometric", "uniform_future", "final"]
+WandbMode = Literal["online", "offline", "disabled"]
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """A residual MLP: Dense(width) -> [LayerNorm] -> act, then depth/block_size residual blocks
+    of block_size x (Dense -> [LayerNorm] -> act) + identity, then the output Dense."""
+
+    width: int = 256
+    """hidden width of every Dense layer"""
+    depth: int = 2
+    """Dense layers inside residual blocks (must be a multiple of block_size)"""
+    block_size: int = 2
+    """Dense layers per residual block (the skip connection spans this many)"""
+    layer_norm: bool = True
+    """LayerNorm after every hidden Dense"""
+    activation: Activation = "swish"
+    """hidden activation"""
+
+    @property
+    def num_blocks(self) -> int:
+        return self.depth // self.block_size
+
+
+@dataclass(frozen=True)
+class CriticConfig(NetworkConfig):
+    """Encoders phi(s, a) and psi(g), each a residual MLP with output size repr_dim."""
+
+    repr_dim: int = 64
+    """representation size of phi(s, a) and psi(g)"""
+
+
+@dataclass(frozen=True)
+class ActorConfig(NetworkConfig):
+    """Tanh-Gaussian policy pi(a | s, g)."""
+
+    min_log_std: float = -5.0
+    """lower bound of the policy's log standard deviation (smooth tanh squashing)"""
+    max_log_std: float = 2.0
+    """upper bound of the policy's log standard deviation"""
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Contrastive critic and SAC-style actor objectives."""
+
+    energy: Energy = "l2"
+    """critic energy f(phi, psi) -> logits; see crlx.energy"""
+    contrastive: ContrastiveLoss = "infonce"
+    """contrastive loss over the (B, B) logits; see crlx.contrastive"""
+    logsumexp_penalty: float = 0.1
+    """coefficient c of the penalty c * mean_i(logsumexp_j logits_ij)^2"""
+    temperature: float = 1.0
+    """logits = energy / temperature (initial value when learn_temperature)"""
+    learn_temperature: bool = False
+    """learn log(temperature) with the critic"""
+    auto_entropy: bool = True
+    """tune alpha so that policy entropy tracks target_entropy; False keeps alpha = init_alpha"""
+    init_alpha: float = 1.0
+    """initial (or fixed, without auto_entropy) entropy coefficient alpha"""
+    target_entropy_per_dim: float = -0.5
+    """target entropy = target_entropy_per_dim * action_dim"""
+
+
+@dataclass(frozen=True)
+class BufferConfig:
+    """Per-env time-ordered ring of transitions with hindsight future-state goals."""
+
+    max_replay_size: int = 10_000
+    """ring length per env in time steps; total capacity = max_replay_size * num_envs"""
+    min_replay_size: int = 1_000
+    """time steps per env collected with random actions before training starts"""
+    goal_strategy: GoalStrategy = "geometric"
+    """future-state goal: geometric (P(k) ~ discount^(k-1), truncated at episode end),
+    uniform_future (uniform over the rest of the episode), final (last state of the episode)"""
+    random_goal_prob: float = 0.0
+    """probability of replacing the future goal by the achieved goal of a random buffer state"""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """Host-side outputs."""
+
+    run_dir: str = "runs"
+    """parent folder of the run directory (config.json, metrics.jsonl, wandb files)"""
+    run_name: str | None = None
+    """run directory name and wandb run name; default <env>-<contrastive>-<energy>-s<seed>-<time>"""
+    wandb_project: str = "crlx"
+    """wandb project"""
+    wandb_group: str | None = None
+    """wandb group"""
+    wandb_tags: tuple[str, ...] = ()
+    """wandb tags"""
+    progress: bool = True
+    """show a progress bar with env steps, steps/s and ETA"""
+
+
+@dataclass(frozen=True)
+class WandbConfig:
+    """Weights & Biases logging."""
+
+    mode: WandbMode = "disabled"
+    """online, offline (files only, sync later) or disabled"""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a crlx training run needs. Defaults follow JaxGCRL's CRL on ant."""
+
+    env: str = "ant"
+    """registered env name (see crlx.ENVS)"""
+    episode_length: int | None = None
+    """override the env's episode length (default: the env's own)"""
+    success_threshold: float | None = None
+    """override the env's success threshold (default: the env's own)"""
+    backend: str | None = None
+    """override the env's physics backend, e.g. mjx or generalized (default: the env's own)"""
+    seed: int = 0
+    """PRNG seed for networks, envs and sampling"""
+    total_env_steps: int = 10_000_000
+    """training env steps (excluding prefill); rounded up to whole iterations per epoch"""
+    num_epochs: int = 50
+    """number of jitted epochs; evaluation and logging happen after each"""
+    num_envs: int = 256
+    """parallel training envs"""
+    unroll_length: int = 62
+    """env steps per env collected in one iteration"""
+    batch_size: int = 256
+    """transitions per gradient update (also the number of negatives + 1 in the (B, B) logits)"""
+    updates_per_iteration: int = 62
+    """gradient updates after each collection of num_envs * unroll_length env steps; the
+    update-to-data ratio is updates_per_iteration * batch_size / (num_envs * unroll_length)
+    sampled transitions per env step (1.0 with the defaults)"""
+    discount: float = 0.99
+    """discount gamma of the geometric future-goal distribution"""
+    actor_lr: float = 3e-4
+    """Adam learning rate of the actor"""
+    critic_lr: float = 3e-4
+    """Adam learning rate of the critic"""
+    alpha_lr: float = 3e-4
+    """Adam learning rate of log(alpha)"""
+    num_eval_envs: int = 128
+    """envs in each deterministic evaluation (one fresh episode each)"""
+    actor: ActorConfig = field(default_factory=ActorConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    buffer: BufferConfig = field(default_factory=BufferConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    wandb: WandbConfig = field(default_factory=WandbConfig)
+
+    # ---- derived values -------------------------------------------------------------------
+    @property
+    def env_steps_per_iteration(self) -> int:
+        return self.num_envs * self.unroll_length
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        """ceil(total_env_steps / (num_epochs * env_steps_per_iteration)), at least 1."""
+        return max(1, math.ceil(self.total_env_steps / (self.num_epochs * self.env_steps_per_iteration)))
+
+    @property
+    def env_steps_per_epoch(self) -> int:
+        return self.iterations_per_epoch * self.env_steps_per_iteration
+
+    @property
+    def planned_env_steps(self) -> int:
+        """training env steps actually run (>= total_env_steps)."""
+        return self.num_epochs * self.env_steps_per_epoch
+
+    @property
+    def update_to_data_ratio(self) -> float:
+        """sampled transitions per collected env step."""
+        return self.updates_per_iteration * self.batch_size / self.env_steps_per_iteration
+
+    @property
+    def prefill_iterations(self) -> int:
+        """random-action iterations of unroll_length steps that reach min_replay_size per env."""
+        return math.ceil(self.buffer.min_replay_size / self.unroll_length)
+
+    def env_overrides(self) -> dict:
+        """Keyword overrides passed to `make_env` (only the ones set)."""
+        out = {}
+        for name in ("episode_length", "success_threshold", "backend"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> "Config":
+        """Raise ConfigError for values that cannot work; returns self for chaining."""
+        from crlx.envs import ENVS, unknown_env_message
+
+        if self.env not in ENVS:
+            raise ConfigError(unknown_env_message(self.env))
+        positive = {
+            "total_env_steps": self.total_env_steps,
+            "num_epochs": self.num_epochs,
+            "num_envs": self.num_envs,
+            "unroll_length": self.unroll_length,
+            "batch_size": self.batch_size,
+            "updates_per_iteration": self.updates_per_iteration,
+            "num_eval_envs": self.num_eval_envs,
+            "buffer.max_replay_size": self.buffer.max_replay_size,
+            "buffer.min_replay_size": self.buffer.min_replay_size,
+            "actor_lr": self.actor_lr,
+            "critic_lr": self.critic_lr,
+            "alpha_lr": self.alpha_lr,
+            "loss.temperature": self.loss.temperature,
+            "loss.init_alpha": self.loss.init_alpha,
+        }
+        if self.episode_length is not None:
+            positive["episode_length"] = self.episode_length
+        if self.success_threshold is not None:
+            positive["success_threshold"] = self.success_threshold
+        for prefix, net in (("actor", self.actor), ("critic", self.critic)):
+            positive[f"{prefix}.width"] = net.width
+            positive[f"{prefix}.depth"] = net.depth
+            positive[f"{prefix}.block_size"] = net.block_size
+        positive["critic.repr_dim"] = self.critic.repr_dim
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"{name} must be > 0, got {value}.")
+        for prefix, net in (("actor", self.actor), ("critic", self.critic)):
+            if net.depth % net.block_size:
+                raise ConfigError(
+                    f"{prefix}.depth={net.depth} is not a multiple of {prefix}.block_size={net.block_size}; "
+                    f"set {prefix}.depth to a multiple such as {net.block_size * max(1, net.num_blocks)}."
+                )
+        if self.actor.min_log_std >= self.actor.max_log_std:
+            raise ConfigError(
+                f"actor.min_log_std={self.actor.min_log_std} must be < actor.max_log_std={self.actor.max_log_std}."
+            )
+        if not 0.0 < self.discount < 1.0:
+            raise ConfigError(f"discount must be in (0, 1), got {self.discount}.")
+        if not 0.0 <= self.buffer.random_goal_prob <= 1.0:
+            raise ConfigError(f"buffer.random_goal_prob must be in [0, 1], got {self.buffer.random_goal_prob}.")
+        if self.loss.logsumexp_penalty < 0:
+            raise ConfigError(f"loss.logsumexp_penalty must be >= 0, got {self.loss.logsumexp_penalty}.")
+        if self.buffer.min_replay_size > self.buffer.max_replay_size:
+            raise ConfigError(
+                f"buffer.min_replay_size={self.buffer.min_replay_size} exceeds buffer.max_replay_size="
+                f"{self.buffer.max_replay_size}; lower min_replay_size or raise max_replay_size."
+            )
+        if self.unroll_length > self.buffer.max_replay_size:
+            raise ConfigError(
+                f"unroll_length={self.unroll_length} exceeds buffer.max_replay_size={self.buffer.max_replay_size}: "
+                "one iteration would overwrite itself; raise buffer.max_replay_size."
+            )
+        held = self.buffer.max_replay_size * self.num_envs
+        if self.batch_size > held:
+            raise ConfigError(
+                f"batch_size={self.batch_size} is larger than the buffer can hold "
+                f"(buffer.max_replay_size * num_envs = {held}); lower batch_size or raise the buffer size."
+            )
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size must be >= 2 for contrastive negatives, got {self.batch_size}.")
+        if self.loss.energy == "mrn" and self.critic.repr_dim % 2:
+            raise ConfigError(
+                f"loss.energy='mrn' needs an even critic.repr_dim, got {self.critic.repr_dim}."
+            )
+        if self.loss.energy not in get_args(Energy):
+            raise ConfigError(f"loss.energy: unknown energy {self.loss.energy!r}; choose from {get_args(Energy)}.")
+        if self.loss.contrastive not in get_args(ContrastiveLoss):
+            raise ConfigError(
+                f"loss.contrastive: unknown loss {self.loss.contrastive!r}; choose from {get_args(ContrastiveLoss)}."
+            )
+        if self.wandb.mode not in get_args(WandbMode):
+            raise ConfigError(f"wandb.mode must be one of {get_args(WandbMode)}, got {self.wandb.mode!r}.")
+        try:
+            from crlx.envs import make_env
+
+            make_env(self.env, **self.env_overrides())
+        except (ValueError, TypeError) as err:
+            raise ConfigError(str(err)) from err
+        return self

@@ -1,0 +1,47 @@
+"""Env registry: `ENVS[name]` is a factory; `make_env(name, **overrides)` builds one.
+
+Overrides are the factory's keyword arguments (episode_length, success_threshold, backend, ...);
+an unknown env name or override raises a ValueError that names the close matches.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Callable
+
+from crlx.envs.ant import Ant
+from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
+from crlx.envs.point_mass import PointMass
+from crlx.envs.reacher import Reacher
+
+ENVS: dict[str, Callable[..., GoalEnv]] = {
+    "point_mass": PointMass,
+    "reacher": Reacher,
+    "ant": Ant,
+}
+
+
+def unknown_env_message(name: str) -> str:
+    close = difflib.get_close_matches(name, list(ENVS), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"env: unknown env {name!r}.{hint} Registered envs: {', '.join(sorted(ENVS))}."
+
+
+def env_options(name: str) -> list[str]:
+    """Keyword arguments the env factory accepts (the names `make_env` overrides may use)."""
+    return [p for p in inspect.signature(ENVS[name]).parameters]
+
+
+def make_env(name: str, **overrides) -> GoalEnv:
+    """Build the registered env `name`, e.g. `make_env("reacher", episode_length=100)`."""
+    if name not in ENVS:
+        raise ValueError(unknown_env_message(name))
+    allowed = env_options(name)
+    bad = sorted(set(overrides) - set(allowed))
+    if bad:
+        raise ValueError(f"env: {name!r} has no option(s) {bad}; it accepts {allowed}.")
+    return ENVS[name](**overrides)
+
+
+__all__ = ["ENVS", "EnvSpec", "GoalEnv", "make_env", "wrap_for_training", "wrap_for_eval", "env_options"]

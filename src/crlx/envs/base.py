@@ -1,0 +1,140 @@
+"""The goal-conditioned env contract and the wrappers every env shares.
+
+A `GoalEnv` is a brax `Env` whose observation is `concat(state, goal)`:
+
+    obs[..., :state_dim]   the state s
+    obs[..., state_dim:]   the commanded goal g, shape (goal_dim,)
+    achieved goal          s[goal_indices]
+
+Every `State` it returns carries `metrics["dist"] = ||s[goal_indices] - g||` and
+`metrics["success"] = dist < success_threshold` (as float 0/1), and `info["goal"]`.
+Sizes come from `jax.eval_shape`; no physics runs on the host to find them.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from brax.envs.base import Env, State, Wrapper
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvSpec:
+    """Per-env defaults that belong to the env, overridable by `make_env(name, **overrides)`."""
+
+    episode_length: int
+    """steps per episode before truncation"""
+    success_threshold: float
+    """an episode step counts as success when dist(achieved, goal) < this"""
+    backend: str = "jax"
+    """physics backend: 'jax' (pure JAX), 'mjx', or a brax pipeline ('generalized', 'positional', 'spring')"""
+
+
+class GoalEnv(Env, abc.ABC):
+    """A goal-conditioned brax env. Subclasses set `state_dim`, `goal_indices`, `spec`."""
+
+    state_dim: int
+    goal_indices: tuple[int, ...]
+    spec: EnvSpec
+
+    @property
+    def goal_dim(self) -> int:
+        return len(self.goal_indices)
+
+    @property
+    def observation_size(self) -> int:
+        """state_dim + goal_dim, read from `jax.eval_shape(reset)` (no physics runs)."""
+        shape = jax.eval_shape(self.reset, jax.random.PRNGKey(0)).obs.shape
+        return int(shape[-1])
+
+    def achieved_goal(self, state_vec: jax.Array) -> jax.Array:
+        """(..., state_dim) -> (..., goal_dim): the part of the state that the goal commands."""
+        return jnp.take(state_vec, jnp.asarray(self.goal_indices), axis=-1)
+
+    def goal_metrics(self, state_vec: jax.Array, goal: jax.Array) -> dict[str, jax.Array]:
+        """{'dist': ||achieved - goal||_2, 'success': float(dist < threshold)}."""
+        dist = jnp.linalg.norm(self.achieved_goal(state_vec) - goal, axis=-1)
+        return {"dist": dist, "success": (dist < self.spec.success_threshold).astype(jnp.float32)}
+
+
+class EpisodeWrapper(Wrapper):
+    """Counts steps; sets `done` at `episode_length` and `info['truncation']` when cut by time."""
+
+    def __init__(self, env: GoalEnv, episode_length: int):
+        super().__init__(env)
+        self.episode_length = episode_length
+
+    def reset(self, rng: jax.Array) -> State:
+        state = self.env.reset(rng)
+        state.info["steps"] = jnp.zeros((), jnp.int32)
+        state.info["truncation"] = jnp.zeros(())
+        return state
+
+    def step(self, state: State, action: jax.Array) -> State:
+        steps = state.info["steps"] + 1
+        state = self.env.step(state, action)
+        out_of_time = steps >= self.episode_length
+        state.info["steps"] = steps
+        state.info["truncation"] = jnp.where(out_of_time, 1.0 - state.done, 0.0)
+        return state.replace(done=jnp.maximum(state.done, out_of_time.astype(state.done.dtype)))
+
+
+class AutoResetWrapper(Wrapper):
+    """On `done`, starts a fresh episode from a new key, so every episode gets a fresh goal.
+
+    The returned state of a terminal step carries the new episode's obs; its `done`,
+    `reward` and `metrics` stay those of the step that ended the episode.
+    """
+
+    def reset(self, rng: jax.Array) -> State:
+        rng, reset_rng = jax.random.split(rng)
+        state = self.env.reset(reset_rng)
+        state.info["reset_rng"] = rng
+        return state
+
+    def step(self, state: State, action: jax.Array) -> State:
+        reset_rng = state.info["reset_rng"]
+        state = state.replace(done=jnp.zeros_like(state.done))
+        stepped = self.env.step(state, action)
+        next_rng, fresh_rng = jax.random.split(reset_rng)
+        fresh = self.env.reset(fresh_rng)
+        done = stepped.done
+
+        def pick(new: Any, old: Any) -> Any:
+            cond = jnp.reshape(done > 0, done.shape + (1,) * (old.ndim - done.ndim))
+            return jnp.where(cond, new, old)
+
+        pipeline_state = jax.tree.map(pick, fresh.pipeline_state, stepped.pipeline_state)
+        obs = pick(fresh.obs, stepped.obs)
+        info = dict(stepped.info)
+        for key, value in fresh.info.items():
+            if key in info:
+                info[key] = pick(value, info[key])
+        info["reset_rng"] = next_rng
+        return stepped.replace(pipeline_state=pipeline_state, obs=obs, info=info)
+
+
+class VmapWrapper(Wrapper):
+    """Batches reset/step over a leading env axis: reset takes keys of shape (num_envs, 2)."""
+
+    def reset(self, rng: jax.Array) -> State:
+        return jax.vmap(self.env.reset)(rng)
+
+    def step(self, state: State, action: jax.Array) -> State:
+        return jax.vmap(self.env.step)(state, action)
+
+
+def wrap_for_training(env: GoalEnv, episode_length: int | None = None) -> Wrapper:
+    """Episode limit -> auto-reset with fresh goals -> vmap. Reset takes (num_envs, 2) keys."""
+    length = env.spec.episode_length if episode_length is None else episode_length
+    return VmapWrapper(AutoResetWrapper(EpisodeWrapper(env, length)))
+
+
+def wrap_for_eval(env: GoalEnv, episode_length: int | None = None) -> Wrapper:
+    """Episode limit -> vmap, no auto-reset: one episode per env slot."""
+    length = env.spec.episode_length if episode_length is None else episode_length
+    return VmapWrapper(EpisodeWrapper(env, length))

@@ -1,0 +1,54 @@
+"""Deterministic evaluation: one fresh episode per eval env, actions a = tanh(mean(s, g)).
+
+Per episode (steps after a termination are masked out), averaged over envs:
+    eval/success        1 if any step has dist < threshold
+    eval/time_near_goal fraction of the episode's steps with dist < threshold
+    eval/final_dist     dist at the last step
+    eval/min_dist       min over steps of dist
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from crlx.envs import GoalEnv, wrap_for_eval
+from crlx.networks import Actor
+
+
+def deterministic_action(actor: Actor, actor_params, obs: jax.Array) -> jax.Array:
+    """tanh of the policy mean: (..., obs_dim) -> (..., action_dim)."""
+    mean, _ = actor.apply(actor_params, obs)
+    return jnp.tanh(mean)
+
+
+def make_evaluate(env: GoalEnv, actor: Actor, num_envs: int) -> Callable[[dict, jax.Array], dict]:
+    """Returns jitted `evaluate(actor_params, key) -> {"eval/...": scalar}`."""
+    eval_env = wrap_for_eval(env)
+    length = env.spec.episode_length
+
+    def evaluate(actor_params, key: jax.Array) -> dict:
+        state = eval_env.reset(jax.random.split(key, num_envs))
+
+        def step(carry, _):
+            state, alive = carry
+            action = deterministic_action(actor, actor_params, state.obs)
+            state = eval_env.step(state, action)
+            record = (alive, state.metrics["success"], state.metrics["dist"])
+            return (state, alive * (1.0 - state.done)), record
+
+        alive0 = jnp.ones((num_envs,))
+        _, (alive, success, dist) = jax.lax.scan(step, (state, alive0), None, length=length)  # each (T, E)
+        steps = jnp.maximum(jnp.sum(alive, axis=0), 1.0)
+        last = jnp.argmax(jnp.cumsum(alive, axis=0), axis=0)  # (E,) index of the last alive step
+        final_dist = jnp.take_along_axis(dist, last[None], axis=0)[0]
+        return {
+            "eval/success": jnp.mean(jnp.max(success * alive, axis=0)),
+            "eval/time_near_goal": jnp.mean(jnp.sum(success * alive, axis=0) / steps),
+            "eval/final_dist": jnp.mean(final_dist),
+            "eval/min_dist": jnp.mean(jnp.min(jnp.where(alive > 0, dist, jnp.inf), axis=0)),
+        }
+
+    return jax.jit(evaluate)

@@ -1,0 +1,90 @@
+"""Host-side outputs of a run: run directory, metrics.jsonl, progress bar, optional wandb.
+
+Nothing here runs inside jit; the training loop calls it between epochs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from crlx.config import Config
+
+
+def default_run_name(cfg: Config) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{cfg.env}-{cfg.loss.contrastive}-{cfg.loss.energy}-s{cfg.seed}-{stamp}"
+
+
+def to_python(value: Any) -> Any:
+    """jax/numpy scalars -> float/int for JSON."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    return int(number) if isinstance(value, int) else number
+
+
+class RunLogger:
+    """Writes config.json and metrics.jsonl under <log.run_dir>/<run name>; mirrors to wandb."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.name = cfg.log.run_name or default_run_name(cfg)
+        self.dir = Path(cfg.log.run_dir) / self.name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        resolved = {
+            **dataclasses.asdict(cfg),
+            "derived": {
+                "env_steps_per_iteration": cfg.env_steps_per_iteration,
+                "iterations_per_epoch": cfg.iterations_per_epoch,
+                "planned_env_steps": cfg.planned_env_steps,
+                "update_to_data_ratio": cfg.update_to_data_ratio,
+                "prefill_iterations": cfg.prefill_iterations,
+            },
+        }
+        (self.dir / "config.json").write_text(json.dumps(resolved, indent=2, default=str))
+        self._metrics = (self.dir / "metrics.jsonl").open("a")
+        self._bar = None
+        if cfg.log.progress:
+            self._bar = tqdm(total=cfg.planned_env_steps, unit="step", unit_scale=True, desc=cfg.env, smoothing=0.3)
+        self._wandb = None
+        if cfg.wandb.mode != "disabled":
+            import wandb
+
+            self._wandb = wandb.init(
+                project=cfg.log.wandb_project,
+                group=cfg.log.wandb_group,
+                tags=list(cfg.log.wandb_tags),
+                name=self.name,
+                dir=str(self.dir),
+                mode=cfg.wandb.mode,
+                config=resolved,
+            )
+
+    def log(self, step: int, metrics: dict[str, Any]) -> None:
+        row = {"env_steps": int(step), **{k: to_python(v) for k, v in metrics.items()}}
+        self._metrics.write(json.dumps(row, allow_nan=True) + "\n")
+        self._metrics.flush()
+        if self._wandb is not None:
+            self._wandb.log(row, step=int(step))
+
+    def advance(self, env_steps: int, summary: dict[str, Any]) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(env_steps)
+        shown = {k.split("/", 1)[1]: f"{float(v):.3g}" for k, v in summary.items() if math.isfinite(float(v))}
+        self._bar.set_postfix(shown, refresh=True)
+
+    def close(self, exit_code: int = 0) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._metrics.close()
+        if self._wandb is not None:
+            self._wandb.finish(exit_code=exit_code)

@@ -1,0 +1,95 @@
+"""Residual MLPs, the critic encoders phi(s, a) and psi(g), and the tanh-Gaussian actor."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from crlx.config import ActorConfig, CriticConfig, NetworkConfig
+
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
+    "swish": nn.swish,
+    "relu": nn.relu,
+    "gelu": nn.gelu,
+    "tanh": jnp.tanh,
+    "elu": nn.elu,
+}
+
+_INIT = nn.initializers.lecun_uniform()
+
+
+class ResidualMLP(nn.Module):
+    """x -> Dense(width) -> [LN] -> act -> num_blocks x (block_size x (Dense -> [LN] -> act) + identity)
+    -> Dense(out_dim).  Shapes: (..., in) -> (..., out_dim)."""
+
+    cfg: NetworkConfig
+    out_dim: int
+
+    def _hidden(self, x: jax.Array) -> jax.Array:
+        x = nn.Dense(self.cfg.width, kernel_init=_INIT)(x)
+        if self.cfg.layer_norm:
+            x = nn.LayerNorm()(x)
+        return ACTIVATIONS[self.cfg.activation](x)
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = self._hidden(x)
+        for _ in range(self.cfg.num_blocks):
+            skip = x
+            for _ in range(self.cfg.block_size):
+                x = self._hidden(x)
+            x = x + skip
+        return nn.Dense(self.out_dim, kernel_init=_INIT)(x)
+
+
+class Critic(nn.Module):
+    """phi(s, a) and psi(g): two residual MLPs with output size repr_dim."""
+
+    cfg: CriticConfig
+
+    def setup(self):
+        self.sa_encoder = ResidualMLP(self.cfg, self.cfg.repr_dim)
+        self.goal_encoder = ResidualMLP(self.cfg, self.cfg.repr_dim)
+
+    def __call__(self, state: jax.Array, action: jax.Array, goal: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(B, state_dim), (B, action_dim), (B, goal_dim) -> phi (B, repr_dim), psi (B, repr_dim)."""
+        return self.phi(state, action), self.psi(goal)
+
+    def phi(self, state: jax.Array, action: jax.Array) -> jax.Array:
+        return self.sa_encoder(jnp.concatenate([state, action], axis=-1))
+
+    def psi(self, goal: jax.Array) -> jax.Array:
+        return self.goal_encoder(goal)
+
+
+class Actor(nn.Module):
+    """pi(a | s, g): returns the Gaussian's mean and log std before the tanh, each (B, action_dim).
+
+    log_std = min + (max - min) * (tanh(raw) + 1) / 2 keeps it in [min_log_std, max_log_std] smoothly.
+    """
+
+    cfg: ActorConfig
+    action_dim: int
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> tuple[jax.Array, jax.Array]:
+        out = ResidualMLP(self.cfg, 2 * self.action_dim)(obs)
+        mean, raw = jnp.split(out, 2, axis=-1)
+        lo, hi = self.cfg.min_log_std, self.cfg.max_log_std
+        return mean, lo + 0.5 * (hi - lo) * (jnp.tanh(raw) + 1.0)
+
+
+def tanh_gaussian_sample(key: jax.Array, mean: jax.Array, log_std: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """a = tanh(u), u ~ N(mean, exp(log_std)^2). Returns (a, log pi(a)) with the tanh Jacobian:
+
+    log pi(a) = sum_i [log N(u_i) - log(1 - tanh(u_i)^2)],  log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)).
+    """
+    std = jnp.exp(log_std)
+    eps = jax.random.normal(key, mean.shape)
+    u = mean + std * eps
+    log_normal = -0.5 * eps**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi)
+    log_det = 2.0 * (jnp.log(2.0) - u - jax.nn.softplus(-2.0 * u))
+    return jnp.tanh(u), jnp.sum(log_normal - log_det, axis=-1)
