@@ -8,7 +8,7 @@ from crlx.contrastive import LOSSES
 from crlx.energy import ENERGIES
 from crlx.envs import ENVS, make_env
 from crlx.policy import make_policy
-from crlx.train import TrainResult, train
+from crlx.trainer import TrainResult, train
 
 __all__ = ["Config", "ConfigError", "train", "TrainResult", "make_env", "make_policy", "ENERGIES", "LOSSES", "ENVS"]
 __version__ = "0.1.0"

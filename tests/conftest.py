@@ -1,0 +1,35 @@
+"""Shared tiny configs: few envs, short episodes, small networks, so JIT compiles stay cheap."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("WANDB_SILENT", "true")
+
+import pytest
+
+from crlx.config import ActorConfig, BufferConfig, Config, CriticConfig, LogConfig
+
+
+def tiny_config(tmp_dir, **changes) -> Config:
+    """A point-mass config that compiles in seconds; `changes` replace top-level fields."""
+    base = Config(
+        env="point_mass",
+        num_envs=8,
+        unroll_length=10,
+        batch_size=32,
+        updates_per_iteration=2,
+        total_env_steps=8 * 10 * 2 * 2,
+        num_epochs=2,
+        num_eval_envs=8,
+        buffer=BufferConfig(max_replay_size=100, min_replay_size=10),
+        actor=ActorConfig(width=16),
+        critic=CriticConfig(width=16, repr_dim=8),
+        log=LogConfig(run_dir=str(tmp_dir), progress=False),
+    )
+    return base.replace(**changes)
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return tiny_config(tmp_path)

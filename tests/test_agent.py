@@ -1,0 +1,100 @@
+"""The fused epoch: it runs, reports the promised metrics, never recompiles, and learns."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import crlx
+from crlx.agent import TRACE_COUNTS, make_agent
+from crlx.config import ActorConfig, BufferConfig, CriticConfig, LogConfig, LossConfig
+from tests.conftest import tiny_config
+
+EXPECTED_TRAIN_METRICS = {
+    "train/success",
+    "train/dist",
+    "critic/loss",
+    "critic/accuracy",
+    "critic/logits_pos",
+    "critic/logits_neg",
+    "critic/logsumexp",
+    "critic/erank_phi",
+    "critic/erank_psi",
+    "actor/loss",
+    "actor/entropy",
+    "actor/alpha",
+}
+EXPECTED_EVAL_METRICS = {"eval/success", "eval/time_near_goal", "eval/final_dist", "eval/min_dist"}
+
+
+@pytest.fixture(scope="module")
+def tiny_agent(tmp_path_factory):
+    cfg = tiny_config(tmp_path_factory.mktemp("runs"))
+    agent = make_agent(cfg)
+    state = agent.prefill(agent.init(jax.random.PRNGKey(0)))
+    return cfg, agent, state
+
+
+def test_second_epoch_does_not_recompile(tiny_agent):
+    cfg, agent, state = tiny_agent
+    state, _ = agent.train_epoch(state)
+    traced = TRACE_COUNTS["train_epoch"]
+    state, metrics = agent.train_epoch(state)
+    state, metrics = agent.train_epoch(state)
+    assert TRACE_COUNTS["train_epoch"] == traced
+    assert EXPECTED_TRAIN_METRICS <= set(metrics)
+    assert all(np.isfinite(np.asarray(v)).all() for v in metrics.values())
+    assert int(state.updates) == 3 * cfg.iterations_per_epoch * cfg.updates_per_iteration
+
+
+def test_prefill_fills_min_replay_size(tiny_agent):
+    cfg, agent, _ = tiny_agent
+    state = agent.prefill(agent.init(jax.random.PRNGKey(1)))
+    assert int(state.buffer.count) == cfg.prefill_iterations * cfg.unroll_length >= cfg.buffer.min_replay_size
+    assert int(state.env_steps) == 0  # prefill does not count as training
+
+
+def test_train_returns_params_history_and_policy(tmp_path):
+    cfg = tiny_config(tmp_path, loss=LossConfig(learn_temperature=True, auto_entropy=False))
+    result = crlx.train(cfg)
+    assert [h["env_steps"] for h in result.history] == [0, cfg.env_steps_per_epoch, 2 * cfg.env_steps_per_epoch]
+    assert EXPECTED_EVAL_METRICS <= set(result.history[0])
+    assert EXPECTED_TRAIN_METRICS | {"perf/env_steps_per_s", "perf/updates_per_s"} <= set(result.history[-1])
+    assert result.history[-1]["actor/alpha"] == pytest.approx(cfg.loss.init_alpha)  # fixed without auto_entropy
+    assert (result.run_dir / "metrics.jsonl").read_text().count("\n") == 3
+    policy = crlx.make_policy(result.params, cfg)
+    action = policy(np.zeros((5, 4), np.float32))
+    assert action.shape == (5, 2) and np.all(np.abs(np.asarray(action)) <= 1.0)
+
+
+def test_nan_stops_the_run_with_metric_and_step(tmp_path):
+    cfg = tiny_config(tmp_path, critic_lr=1e30, actor_lr=1e30)
+    with pytest.raises(FloatingPointError, match=r"non-finite .* at env step \d+"):
+        crlx.train(cfg)
+
+
+def point_mass_learning_config(run_dir):
+    return crlx.Config(
+        env="point_mass",
+        num_envs=32,
+        unroll_length=50,
+        batch_size=256,
+        updates_per_iteration=25,
+        total_env_steps=96_000,
+        num_epochs=12,
+        num_eval_envs=128,
+        alpha_lr=3e-3,
+        buffer=BufferConfig(max_replay_size=1000, min_replay_size=100),
+        actor=ActorConfig(width=64),
+        critic=CriticConfig(width=64, repr_dim=16),
+        log=LogConfig(run_dir=str(run_dir), progress=False),
+    )
+
+
+def test_crl_learns_point_mass(tmp_path):
+    """CRL reaches eval success >= 0.9 on the point mass (about half a minute on 2 CPU cores)."""
+    result = crlx.train(point_mass_learning_config(tmp_path))
+    success = [h["eval/success"] for h in result.history]
+    assert success[0] < 0.2, success  # the untrained policy rarely reaches the goal
+    assert max(success[-3:]) >= 0.9, success

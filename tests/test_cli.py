@@ -1,0 +1,69 @@
+"""`python -m crlx.train` driven as a user drives it: a subprocess with flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+TINY_FLAGS = [
+    "--env", "point_mass",
+    "--num_envs=8",
+    "--unroll_length", "10",
+    "--batch_size=32",
+    "--updates_per_iteration", "2",
+    "--total_env_steps=320",
+    "--num_epochs", "2",
+    "--num_eval_envs=8",
+    "--buffer.max_replay_size=100",
+    "--buffer.min_replay_size", "10",
+    "--actor.width=16",
+    "--critic.width", "16",
+    "--critic.repr_dim=8",
+    "--loss.auto_entropy=True",
+    "--log.progress", "False",
+]
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+           "WANDB_SILENT": "true"}
+    return subprocess.run(
+        [sys.executable, "-m", "crlx.train", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_cli_trains_and_logs_to_wandb_offline(tmp_path):
+    proc = run_cli([*TINY_FLAGS, "--wandb.mode", "offline", "--log.run_dir", str(tmp_path), "--log.run_name=cli"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = tmp_path / "cli"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["num_envs"] == 8 and config["critic"]["repr_dim"] == 8 and config["wandb"]["mode"] == "offline"
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["env_steps"] for r in rows] == [0, 160, 320]
+    assert "critic/accuracy" in rows[-1] and "eval/success" in rows[-1]
+    offline_runs = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1, list((run_dir / "wandb").iterdir())
+    run_files = list(offline_runs[0].glob("run-*.wandb"))
+    assert run_files, "wandb wrote no run file"
+    logged = run_files[0].read_bytes()
+    assert b"eval/success" in logged and b"critic/accuracy" in logged
+
+
+def test_cli_bad_input_exits_nonzero_with_message(tmp_path):
+    proc = run_cli(["--env", "reachr", "--log.run_dir", str(tmp_path)], tmp_path)
+    assert proc.returncode != 0
+    assert "unknown env 'reachr'" in proc.stderr and "reacher" in proc.stderr
+    proc = run_cli([*TINY_FLAGS, "--buffer.min_replay_size=1000", "--log.run_dir", str(tmp_path)], tmp_path)
+    assert proc.returncode == 2
+    assert "buffer.min_replay_size=1000 exceeds buffer.max_replay_size=100" in proc.stderr
+
+
+def test_cli_help_shows_field_docs(tmp_path):
+    proc = run_cli(["--help"], tmp_path)
+    assert proc.returncode == 0
+    assert "update-to-data ratio" in proc.stdout and "--loss.energy" in proc.stdout
