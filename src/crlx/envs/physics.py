@@ -1,0 +1,61 @@
+"""Base class for goal envs simulated by a brax physics pipeline from an MJCF scene.
+
+`PhysicsGoalEnv` is a `GoalEnv` (obs = concat(state, goal), goal metrics, eval_shape sizes)
+and a brax `PipelineEnv` (pipeline_init / pipeline_step over `self.sys`). The MRO puts
+GoalEnv first, so `observation_size` comes from `jax.eval_shape` rather than a host reset.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import mujoco
+from brax.envs.base import PipelineEnv
+from brax.io import mjcf
+
+from crlx.envs.assets import asset_path
+from crlx.envs.base import GoalEnv
+
+BACKENDS = ("mjx", "generalized", "positional", "spring")
+"""brax physics pipelines a `PhysicsGoalEnv` can run on (default 'mjx')."""
+
+
+class PhysicsGoalEnv(GoalEnv, PipelineEnv):
+    """A GoalEnv whose dynamics are the MJCF scene `asset` stepped `n_frames` times per env step.
+
+    Subclasses set `spec` before calling `super().__init__(asset, backend, n_frames)`, may
+    narrow `backends` to the pipelines their scene is tested on, and can use `self.mj_model`
+    (the compiled MuJoCo model) for name lookups.
+    """
+
+    backends: tuple[str, ...] = BACKENDS
+    """the backends this env accepts (a subset of BACKENDS)"""
+
+    def __init__(self, asset: str, backend: str, n_frames: int):
+        if backend not in self.backends:
+            raise ValueError(f"{type(self).__name__}: backend must be one of {list(self.backends)}, got {backend!r}")
+        if n_frames < 1:
+            raise ValueError(f"{type(self).__name__}: n_frames must be >= 1, got {n_frames}")
+        self.mj_model = mujoco.MjModel.from_xml_path(str(asset_path(asset)))
+        with warnings.catch_warnings():  # brax's "pipelines are not actively maintained" notice
+            warnings.filterwarnings("ignore", message="Brax System", category=UserWarning)
+            sys = mjcf.load_model(self.mj_model)  # note: writes +-inf into mj_model's unlimited ranges
+        PipelineEnv.__init__(self, sys, backend=backend, n_frames=n_frames)
+
+    @property
+    def backend(self) -> str:
+        return self.spec.backend
+
+    def body_index(self, name: str) -> int:
+        """Index of MJCF body `name` into brax link arrays (pipeline_state.x.pos; world excluded)."""
+        body_id = mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_BODY, name)
+        if body_id < 1:
+            raise ValueError(f"{type(self).__name__}: no body named {name!r} in the scene")
+        return body_id - 1
+
+
+def check_positive(env: str, **values: float) -> None:
+    """Raise ValueError naming the first field that is not > 0."""
+    for field, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{env}: {field} must be > 0, got {value!r}")

@@ -1,0 +1,195 @@
+"""Contract tests for every registered env (a new entry in `crlx.envs.ENVS` is tested automatically).
+
+Each env is built once per module with `episode_length=5`, wrapped for training with 4 envs,
+and its reset/step are jitted once; one 12-step random rollout is shared by the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from crlx.envs import ENVS, make_env, wrap_for_eval, wrap_for_training
+from crlx.envs.assets import asset_path
+from crlx.envs.base import GoalEnv
+
+ENV_NAMES = sorted(ENVS)
+NUM_ENVS = 4
+EPISODE_LENGTH = 5
+NUM_STEPS = 12
+SRC_DIR = pathlib.Path(__file__).resolve().parents[1] / "src"
+
+# brax's mjx pipeline reads Data.contact / Data.ncon, which mujoco-mjx marks deprecated
+pytestmark = pytest.mark.filterwarnings("ignore:Accessing .* directly from .Data. is deprecated:DeprecationWarning")
+
+
+@dataclasses.dataclass
+class Rollout:
+    name: str
+    env: GoalEnv
+    observation_size: int
+    states: list  # states[0] from reset, states[t] after t steps (batched over NUM_ENVS)
+
+
+@pytest.fixture(scope="module", params=ENV_NAMES)
+def rollout(request) -> Rollout:
+    env = make_env(request.param, episode_length=EPISODE_LENGTH)
+    wrapped = wrap_for_training(env)
+    reset, step = jax.jit(wrapped.reset), jax.jit(wrapped.step)
+    state = reset(jax.random.split(jax.random.PRNGKey(0), NUM_ENVS))
+    states = [state]
+    key = jax.random.PRNGKey(1)
+    for _ in range(NUM_STEPS):
+        key, action_key = jax.random.split(key)
+        action = jax.random.uniform(action_key, (NUM_ENVS, env.action_size), minval=-1.0, maxval=1.0)
+        state = step(state, action)
+        states.append(state)
+    states = jax.device_get(states)
+    return Rollout(request.param, env, wrapped.observation_size, states)
+
+
+def test_obs_shape_matches_observation_size(rollout: Rollout):
+    env = rollout.env
+    assert rollout.observation_size == env.observation_size == env.state_dim + env.goal_dim
+    assert env.goal_dim == len(env.goal_indices) > 0
+    assert all(0 <= i < env.state_dim for i in env.goal_indices)
+    for state in rollout.states:
+        assert state.obs.shape == (NUM_ENVS, rollout.observation_size)
+        assert state.info["goal"].shape == (NUM_ENVS, env.goal_dim)
+
+
+def test_obs_finite_under_random_actions(rollout: Rollout):
+    for t, state in enumerate(rollout.states):
+        assert np.isfinite(state.obs).all(), f"{rollout.name}: non-finite obs at step {t}"
+        assert np.isfinite(state.reward).all(), f"{rollout.name}: non-finite reward at step {t}"
+
+
+def test_goal_metrics(rollout: Rollout):
+    env = rollout.env
+    threshold = env.spec.success_threshold
+    for t, state in enumerate(rollout.states):
+        assert {"dist", "success"} <= set(state.metrics), f"{rollout.name}: metrics {sorted(state.metrics)}"
+        dist, success = np.asarray(state.metrics["dist"]), np.asarray(state.metrics["success"])
+        assert dist.shape == success.shape == (NUM_ENVS,)
+        np.testing.assert_array_equal(success, (dist < threshold).astype(np.float32), err_msg=f"step {t}")
+        # away from episode boundaries the metrics describe the obs: ||s[goal_indices] - g||
+        live = np.asarray(state.done) == 0
+        achieved = state.obs[:, list(env.goal_indices)]
+        expected = np.linalg.norm(achieved - state.obs[:, env.state_dim :], axis=-1)
+        np.testing.assert_allclose(dist[live], expected[live], rtol=1e-4, atol=1e-5, err_msg=f"step {t}")
+
+
+def test_goal_is_in_obs(rollout: Rollout):
+    state_dim = rollout.env.state_dim
+    for state in rollout.states:
+        np.testing.assert_array_equal(state.obs[:, state_dim:], state.info["goal"])
+
+
+def test_auto_reset_draws_fresh_goal(rollout: Rollout):
+    states = rollout.states
+    for t in range(1, EPISODE_LENGTH):
+        assert (np.asarray(states[t].done) == 0).all(), f"{rollout.name}: early done at step {t}"
+    end = states[EPISODE_LENGTH]
+    assert (np.asarray(end.done) == 1).all(), f"{rollout.name}: episode did not end at step {EPISODE_LENGTH}"
+    before, after = states[EPISODE_LENGTH - 1].info["goal"], end.info["goal"]
+    assert (np.abs(after - before).max(axis=-1) > 0).all(), f"{rollout.name}: goal unchanged after auto-reset"
+    np.testing.assert_array_equal(end.obs[:, rollout.env.state_dim :], after)
+    # within an episode the goal stays put
+    for t in range(1, EPISODE_LENGTH):
+        np.testing.assert_array_equal(states[t].info["goal"], states[0].info["goal"])
+
+
+def test_goal_distribution(rollout: Rollout):
+    """Env-specific ranges: reacher goals in the reachable annulus, ant goals on the circle."""
+    env = rollout.env
+    radius = np.concatenate([np.linalg.norm(state.info["goal"], axis=-1) for state in rollout.states])
+    if rollout.name == "reacher":
+        assert (radius >= env.goal_min_radius - 1e-6).all() and (radius <= env.goal_max_radius + 1e-6).all()
+    elif rollout.name == "ant":
+        np.testing.assert_allclose(radius, env.goal_distance, rtol=1e-5)
+
+
+def test_unknown_env_name_suggests_close_match():
+    with pytest.raises(ValueError, match="reacher"):
+        make_env("reachr")
+    with pytest.raises(ValueError, match="point_mass"):
+        make_env("point_mas")
+
+
+@pytest.mark.parametrize("name", ENV_NAMES)
+def test_unknown_override_raises(name: str):
+    with pytest.raises(ValueError, match="not_an_option"):
+        make_env(name, not_an_option=1)
+
+
+@pytest.mark.parametrize("name", ENV_NAMES)
+def test_unknown_backend_raises(name: str):
+    with pytest.raises(ValueError, match="backend"):
+        make_env(name, backend="not_a_backend")
+
+
+@pytest.mark.parametrize(
+    "name, field, value",
+    [
+        ("reacher", "success_threshold", 0.0),
+        ("reacher", "episode_length", 0),
+        ("reacher", "goal_max_radius", 0.5),
+        ("reacher", "goal_min_radius", -0.1),
+        ("ant", "goal_distance", -1.0),
+        ("ant", "success_threshold", 0.0),
+        ("ant", "healthy_z_range", (1.0, 0.2)),
+    ],
+)
+def test_bad_option_value_names_field(name: str, field: str, value):
+    with pytest.raises(ValueError, match=field):
+        make_env(name, **{field: value})
+
+
+def test_asset_path_missing_names_paths_tried():
+    assert asset_path("ant.xml").is_absolute()
+    with pytest.raises(FileNotFoundError, match="no_such_scene.xml"):
+        asset_path("no_such_scene.xml")
+
+
+def test_assets_resolve_from_any_working_directory(tmp_path: pathlib.Path):
+    code = (
+        "import crlx.envs\n"
+        "env = crlx.envs.make_env('ant')\n"
+        "from crlx.envs.assets import asset_path\n"
+        "print(asset_path('ant.xml'), asset_path('reacher.xml'))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(SRC_DIR), JAX_PLATFORMS="cpu")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ant.xml" in result.stdout
+
+
+def test_point_mass_straight_line_controller_succeeds():
+    env = make_env("point_mass")
+    wrapped = wrap_for_eval(env)
+    num_envs = 16
+
+    def episode(keys):
+        state = wrapped.reset(keys)
+
+        def body(state, _):
+            pos, goal = state.obs[:, : env.state_dim], state.info["goal"]
+            action = jnp.clip((goal - pos) / env.max_step, -1.0, 1.0)
+            state = wrapped.step(state, action)
+            return state, state.metrics["success"]
+
+        return jax.lax.scan(body, state, None, length=env.spec.episode_length)[1]
+
+    success = jax.jit(episode)(jax.random.split(jax.random.PRNGKey(2), num_envs))
+    assert success.shape == (env.spec.episode_length, num_envs)
+    assert (np.asarray(success).max(axis=0) == 1).all()
