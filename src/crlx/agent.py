@@ -46,10 +46,6 @@ class Agent:
     prefill: Callable[[TrainState], TrainState]
     train_epoch: Callable[[TrainState], tuple[TrainState, dict]]
 
-    @property
-    def target_entropy(self) -> float:
-        return self.cfg.loss.target_entropy_per_dim * self.env.action_size
-
 
 def make_agent(cfg: Config) -> Agent:
     """Build everything static for `cfg` (validated first) and the jitted init / prefill / epoch."""
