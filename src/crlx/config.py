@@ -283,12 +283,13 @@ class Config:
             raise ConfigError(
                 f"loss.energy='mrn' needs an even critic.repr_dim, got {self.critic.repr_dim}."
             )
-        if self.loss.energy not in get_args(Energy):
-            raise ConfigError(f"loss.energy: unknown energy {self.loss.energy!r}; choose from {get_args(Energy)}.")
-        if self.loss.contrastive not in get_args(ContrastiveLoss):
-            raise ConfigError(
-                f"loss.contrastive: unknown loss {self.loss.contrastive!r}; choose from {get_args(ContrastiveLoss)}."
-            )
+        from crlx.contrastive import LOSSES
+        from crlx.energy import ENERGIES
+
+        if self.loss.energy not in ENERGIES:
+            raise ConfigError(f"loss.energy: unknown energy {self.loss.energy!r}; choose from {sorted(ENERGIES)}.")
+        if self.loss.contrastive not in LOSSES:
+            raise ConfigError(f"loss.contrastive: unknown loss {self.loss.contrastive!r}; choose from {sorted(LOSSES)}.")
         if self.wandb.mode not in get_args(WandbMode):
             raise ConfigError(f"wandb.mode must be one of {get_args(WandbMode)}, got {self.wandb.mode!r}.")
         try:
