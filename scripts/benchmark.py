@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args, rest = parser.parse_known_args()
     rest = [a for a in rest if a != "--"]
-    base = parse_args(["--env", args.env, "--num_envs", str(args.num_envs), *rest])
+    base, _ = parse_args(["--env", args.env, "--num_envs", str(args.num_envs), *rest])
     steps = args.iterations_per_epoch * base.env_steps_per_iteration
     cfg = base.replace(total_env_steps=steps * args.epochs, num_epochs=args.epochs)
     assert cfg.iterations_per_epoch == args.iterations_per_epoch

@@ -118,6 +118,18 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class CheckpointConfig:
+    """Orbax checkpoints of the whole TrainState under <run dir>/checkpoints."""
+
+    every: int = 10
+    """save every N epochs and after the last one; 0 disables checkpoints"""
+    buffer: bool = True
+    """include the replay buffer (needed for a bit-identical resume; large: see config.json sizes)"""
+    keep: int = 2
+    """number of newest checkpoints kept on disk"""
+
+
+@dataclass(frozen=True)
 class WandbConfig:
     """Weights & Biases logging."""
 
@@ -169,6 +181,7 @@ class Config:
     buffer: BufferConfig = field(default_factory=BufferConfig)
     log: LogConfig = field(default_factory=LogConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
 
     # ---- derived values -------------------------------------------------------------------
     @property
@@ -207,6 +220,17 @@ class Config:
             if value is not None:
                 out[name] = value
         return out
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, base: "Config | None" = None, source: str = "config") -> "Config":
+        """Build a Config from nested dicts (e.g. YAML or config.json) over `base` (default: defaults).
+
+        Unknown keys raise ConfigError naming the key and `source`; a 'derived' section is ignored.
+        """
+        return _merge(base or cls(), {k: v for k, v in data.items() if k != "derived"}, source, "")
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
@@ -261,6 +285,10 @@ class Config:
             raise ConfigError(f"buffer.random_goal_prob must be in [0, 1], got {self.buffer.random_goal_prob}.")
         if self.loss.logsumexp_penalty < 0:
             raise ConfigError(f"loss.logsumexp_penalty must be >= 0, got {self.loss.logsumexp_penalty}.")
+        if self.checkpoint.every < 0:
+            raise ConfigError(f"checkpoint.every must be >= 0 (0 disables checkpoints), got {self.checkpoint.every}.")
+        if self.checkpoint.keep < 1:
+            raise ConfigError(f"checkpoint.keep must be >= 1, got {self.checkpoint.keep}.")
         if self.buffer.min_replay_size > self.buffer.max_replay_size:
             raise ConfigError(
                 f"buffer.min_replay_size={self.buffer.min_replay_size} exceeds buffer.max_replay_size="
@@ -299,3 +327,26 @@ class Config:
         except (ValueError, TypeError) as err:
             raise ConfigError(str(err)) from err
         return self
+
+
+def _merge(node, data: dict, source: str, prefix: str):
+    """Recursively replace dataclass fields of `node` by the values in `data` (strict keys)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'top level'} must be a mapping, got {data!r}.")
+    fields = {f.name: f for f in dataclasses.fields(node)}
+    changes = {}
+    for key, value in data.items():
+        if key not in fields:
+            import difflib
+
+            close = difflib.get_close_matches(key, list(fields), n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"{source}: unknown field {prefix + key!r}.{hint}")
+        current = getattr(node, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = _merge(current, value, source, f"{prefix}{key}.")
+        elif isinstance(value, list):
+            changes[key] = tuple(value)
+        else:
+            changes[key] = value
+    return dataclasses.replace(node, **changes)

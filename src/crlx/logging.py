@@ -5,7 +5,6 @@ Nothing here runs inside jit; the training loop calls it between epochs.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
@@ -34,13 +33,15 @@ def to_python(value: Any) -> Any:
 class RunLogger:
     """Writes config.json and metrics.jsonl under <log.run_dir>/<run name>; mirrors to wandb."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, run_dir: Path | None = None, resume_at: int | None = None):
+        """A new run dir from cfg.log, or `run_dir` itself when resuming; with `resume_at`, rows of
+        metrics.jsonl after that env step (logged after the checkpoint) are dropped."""
         self.cfg = cfg
-        self.name = cfg.log.run_name or default_run_name(cfg)
-        self.dir = Path(cfg.log.run_dir) / self.name
+        self.dir = Path(run_dir) if run_dir is not None else Path(cfg.log.run_dir) / (cfg.log.run_name or default_run_name(cfg))
+        self.name = self.dir.name
         self.dir.mkdir(parents=True, exist_ok=True)
         resolved = {
-            **dataclasses.asdict(cfg),
+            **cfg.to_dict(),
             "derived": {
                 "env_steps_per_iteration": cfg.env_steps_per_iteration,
                 "iterations_per_epoch": cfg.iterations_per_epoch,
@@ -50,19 +51,33 @@ class RunLogger:
             },
         }
         (self.dir / "config.json").write_text(json.dumps(resolved, indent=2, default=str))
-        self._metrics = (self.dir / "metrics.jsonl").open("a")
+        metrics_path = self.dir / "metrics.jsonl"
+        self.history: list[dict[str, Any]] = []
+        if resume_at is not None and metrics_path.exists():
+            rows = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+            self.history = [row for row in rows if row["env_steps"] <= resume_at]
+            metrics_path.write_text("".join(json.dumps(row) + "\n" for row in self.history))
+        self._metrics = metrics_path.open("a")
         self._bar = None
         if cfg.log.progress:
-            self._bar = tqdm(total=cfg.planned_env_steps, unit="step", unit_scale=True, desc=cfg.env, smoothing=0.3)
+            done = resume_at or 0
+            self._bar = tqdm(
+                total=cfg.planned_env_steps, initial=done, unit="step", unit_scale=True, desc=cfg.env, smoothing=0.3
+            )
         self._wandb = None
         if cfg.wandb.mode != "disabled":
             import wandb
 
+            id_file = self.dir / "wandb_run_id"
+            run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+            id_file.write_text(run_id)
             self._wandb = wandb.init(
                 project=cfg.log.wandb_project,
                 group=cfg.log.wandb_group,
                 tags=list(cfg.log.wandb_tags),
                 name=self.name,
+                id=run_id,
+                resume="allow",
                 dir=str(self.dir),
                 mode=cfg.wandb.mode,
                 config=resolved,
@@ -70,6 +85,7 @@ class RunLogger:
 
     def log(self, step: int, metrics: dict[str, Any]) -> None:
         row = {"env_steps": int(step), **{k: to_python(v) for k, v in metrics.items()}}
+        self.history.append(row)
         self._metrics.write(json.dumps(row, allow_nan=True) + "\n")
         self._metrics.flush()
         if self._wandb is not None:

@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from crlx import checkpoint
 from crlx.agent import make_agent
 from crlx.config import Config
 from crlx.evaluate import make_evaluate
@@ -43,20 +44,32 @@ def check_finite(metrics: dict[str, Any], env_steps: int) -> None:
             )
 
 
-def train(cfg: Config) -> TrainResult:
-    """Validate, prefill, run num_epochs fused epochs with evaluation after each; log on the host."""
+def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
+    """Validate, prefill, run num_epochs fused epochs with evaluation after each; log on the host.
+
+    With `resume` (a run directory), the latest checkpoint there is restored and the run continues
+    to cfg.num_epochs; metrics rows logged after that checkpoint are replaced. With the buffer in
+    the checkpoint the continued run is bit-identical on CPU to an uninterrupted one; without it
+    the buffer is refilled with random actions.
+    """
     cfg.validate()
     agent = make_agent(cfg)
     evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs)
-    logger = RunLogger(cfg)
-    history: list[dict[str, float]] = []
+    key, eval_key = jax.random.split(jax.random.PRNGKey(cfg.seed))
+    t0 = time.perf_counter()
+    ts = agent.init(key)
+    meta = None
+    if resume is not None:
+        ts, meta, buffer_restored = checkpoint.restore(Path(resume), ts)
+        if not buffer_restored:
+            ts = agent.prefill(ts)
+    else:
+        ts = agent.prefill(ts)
+    jax.block_until_ready(ts)
+    prefill_s = time.perf_counter() - t0
+    logger = RunLogger(cfg, run_dir=resume, resume_at=None if meta is None else meta["env_steps"])
     exit_code = 1
     try:
-        key, eval_key = jax.random.split(jax.random.PRNGKey(cfg.seed))
-        t0 = time.perf_counter()
-        ts = agent.prefill(agent.init(key))
-        jax.block_until_ready(ts)
-        prefill_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         epoch = agent.train_epoch.lower(ts).compile()
         compile_s = time.perf_counter() - t0
@@ -65,12 +78,13 @@ def train(cfg: Config) -> TrainResult:
             row = {k: float(v) for k, v in evaluate(ts.actor_params, jax.random.fold_in(eval_key, env_steps)).items()}
             row.update(extra)
             logger.log(env_steps, row)
-            history.append({"env_steps": env_steps, **row})
             return row
 
-        log_eval(0, {"perf/prefill_s": prefill_s, "perf/compile_s": compile_s})
+        first_epoch = int(ts.env_steps) // cfg.env_steps_per_epoch
+        if meta is None:
+            log_eval(0, {"perf/prefill_s": prefill_s, "perf/compile_s": compile_s})
         start = time.perf_counter()
-        for _ in range(cfg.num_epochs):
+        for index in range(first_epoch, cfg.num_epochs):
             t0 = time.perf_counter()
             ts, metrics = epoch(ts)
             metrics = jax.device_get(metrics)
@@ -84,9 +98,18 @@ def train(cfg: Config) -> TrainResult:
                 "perf/wall_s": time.perf_counter() - start,
             }
             row = log_eval(env_steps, {**{k: float(v) for k, v in metrics.items()}, **perf})
+            last = index + 1 == cfg.num_epochs
+            if cfg.checkpoint.every and ((index + 1) % cfg.checkpoint.every == 0 or last):
+                checkpoint.save(
+                    logger.dir,
+                    ts,
+                    {"env_steps": env_steps, "epoch": index + 1, "updates": int(ts.updates)},
+                    with_buffer=cfg.checkpoint.buffer,
+                    keep=cfg.checkpoint.keep,
+                )
             logger.advance(cfg.env_steps_per_epoch, {k: row[k] for k in ("eval/success", "critic/accuracy")})
         exit_code = 0
     finally:
         logger.close(exit_code)
     params = {"actor": ts.actor_params, "critic": ts.critic_params}
-    return TrainResult(params=params, history=history, run_dir=logger.dir, state=ts)
+    return TrainResult(params=params, history=logger.history, run_dir=logger.dir, state=ts)

@@ -1,0 +1,120 @@
+"""Checkpoints: exact resume after SIGKILL, clear errors for bad checkpoints, NaN keeps the last good one."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import crlx
+from crlx.checkpoint import CheckpointError, latest_step
+from crlx.config import CheckpointConfig
+from crlx.train import main, parse_args
+from tests.conftest import tiny_config
+from tests.test_cli import SRC, TINY_FLAGS
+
+RUN_FLAGS = [f for f in TINY_FLAGS] + ["--num_epochs=8", "--total_env_steps=1280", "--checkpoint.every=2"]
+
+
+def cli_env() -> dict:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]), "WANDB_SILENT": "true"}
+
+
+def rows(run_dir: Path) -> list[dict]:
+    """metrics.jsonl without the wall-clock perf/ fields."""
+    out = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        out.append({k: v for k, v in row.items() if not k.startswith("perf/")})
+    return out
+
+
+def test_sigkill_then_resume_is_bit_identical(tmp_path):
+    full = subprocess.run(
+        [sys.executable, "-m", "crlx.train", *RUN_FLAGS, f"--log.run_dir={tmp_path}", "--log.run_name=full"],
+        env=cli_env(), capture_output=True, text=True, timeout=600,
+    )
+    assert full.returncode == 0, full.stderr[-2000:]
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crlx.train", *RUN_FLAGS, f"--log.run_dir={tmp_path}", "--log.run_name=killed"],
+        env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    killed = tmp_path / "killed"
+    deadline = time.time() + 300
+    while latest_step(killed) is None and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    interrupted_rows = len(rows(killed))
+    assert interrupted_rows < len(rows(tmp_path / "full"))
+
+    assert main(["--resume", str(killed), "--log.progress=False"]) == 0
+    assert rows(killed) == rows(tmp_path / "full")
+    assert latest_step(killed) == 1280
+
+
+def test_resume_rejects_changed_flags_and_bad_checkpoints(tmp_path):
+    cfg = tiny_config(tmp_path, checkpoint=CheckpointConfig(every=1))
+    result = crlx.train(cfg)
+    with pytest.raises(crlx.ConfigError, match="num_envs"):
+        parse_args(["--resume", str(result.run_dir), "--num_envs=16"])
+    # a checkpoint from a different network shape
+    changed = json.loads((result.run_dir / "config.json").read_text())
+    changed["critic"]["width"] = 32
+    other = tmp_path / "mismatch"
+    shutil.copytree(result.run_dir, other)
+    (other / "config.json").write_text(json.dumps(changed))
+    cfg_other, resume = parse_args(["--resume", str(other)])
+    with pytest.raises(CheckpointError, match="different config"):
+        crlx.train(cfg_other, resume=resume)
+    # a corrupt checkpoint
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(result.run_dir, corrupt)
+    for path in (corrupt / "checkpoints").rglob("*"):
+        if path.is_file() and path.stat().st_size > 0 and "state" in path.parts:
+            path.write_bytes(b"\0garbage")
+    cfg_corrupt, resume = parse_args(["--resume", str(corrupt)])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        crlx.train(cfg_corrupt, resume=resume)
+    assert main(["--resume", str(tmp_path / "nothing_here")]) == 2
+
+
+def test_nan_keeps_last_good_checkpoint(tmp_path):
+    good = tiny_config(tmp_path, checkpoint=CheckpointConfig(every=1))  # 2 epochs, checkpoint each
+    run_dir = crlx.train(good).run_dir
+    saved = latest_step(run_dir)
+    assert saved == good.planned_env_steps
+    # continue the same run with a learning rate that diverges
+    bad = good.replace(num_epochs=4, total_env_steps=2 * good.total_env_steps, critic_lr=1e30, actor_lr=1e30)
+    with pytest.raises(FloatingPointError) as info:
+        crlx.train(bad, resume=run_dir)
+    found = re.search(r"non-finite (\S+)=\S+ at env step (\d+)", str(info.value))
+    assert found, str(info.value)
+    assert int(found.group(2)) > saved
+    assert latest_step(run_dir) == saved  # the last good checkpoint is kept, nothing newer written
+
+
+def test_config_file_then_flags(tmp_path):
+    preset = tmp_path / "preset.yaml"
+    preset.write_text("env: point_mass\nnum_envs: 16\ncritic: {width: 32}\n")
+    cfg, _ = parse_args(["--config", str(preset), "--num_envs=8"])
+    assert (cfg.env, cfg.num_envs, cfg.critic.width, cfg.critic.repr_dim) == ("point_mass", 8, 32, 64)
+    preset.write_text("critic: {widht: 32}\n")
+    with pytest.raises(crlx.ConfigError, match="unknown field 'critic.widht'.*width"):
+        parse_args(["--config", str(preset)])
+
+
+@pytest.mark.parametrize("preset", sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml")))
+def test_shipped_presets_validate(preset):
+    cfg, _ = parse_args(["--config", str(preset)])
+    cfg.validate()
