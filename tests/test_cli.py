@@ -38,7 +38,8 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_cli_trains_and_logs_to_wandb_offline(tmp_path):
-    proc = run_cli([*TINY_FLAGS, "--wandb.mode", "offline", "--log.run_dir", str(tmp_path), "--log.run_name=cli"], tmp_path)
+    wandb_flags = ["--wandb.mode", "offline", "--log.wandb_group=grp-xyz", "--log.wandb_tags", "tag-a", "tag-b"]
+    proc = run_cli([*TINY_FLAGS, *wandb_flags, "--log.run_dir", str(tmp_path), "--log.run_name=cli"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "cli"
     config = json.loads((run_dir / "config.json").read_text())
@@ -51,7 +52,10 @@ def test_cli_trains_and_logs_to_wandb_offline(tmp_path):
     run_files = list(offline_runs[0].glob("run-*.wandb"))
     assert run_files, "wandb wrote no run file"
     logged = run_files[0].read_bytes()
-    assert b"eval/success" in logged and b"critic/accuracy" in logged
+    missing = [key for row in rows for key in row if key.encode() not in logged]
+    assert not missing, f"metrics not sent to wandb: {missing}"
+    for value in (b"grp-xyz", b"tag-a", b"tag-b", b'"repr_dim"'):
+        assert value in logged, value
 
 
 def test_cli_bad_input_exits_nonzero_with_message(tmp_path):

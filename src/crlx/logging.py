@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ class RunLogger:
             import wandb
 
             id_file = self.dir / "wandb_run_id"
-            run_id = id_file.read_text().strip() if id_file.exists() else wandb.util.generate_id()
+            run_id = id_file.read_text().strip() if id_file.exists() else uuid.uuid4().hex[:8]
             id_file.write_text(run_id)
             self._wandb = wandb.init(
                 project=cfg.log.wandb_project,
