@@ -107,3 +107,116 @@ ContrastiveLoss = Literal[
     "ipo",
     "sppo",
 ]
+
+
+# ---- user registration ----------------------------------------------------------------------
+
+_PROBE_BATCH = 4
+
+
+def _check_registry_name(kind: str, name: object, registry: dict, overwrite: bool) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"register_{kind}: name must be a str, got {type(name).__name__} {name!r}.")
+    if not name or name != name.strip() or any(c.isspace() or c in "/\\" for c in name):
+        raise ValueError(
+            f"register_{kind}: name {name!r} must be non-empty, without whitespace, '/' or '\\' "
+            "(it becomes part of the default run directory name)."
+        )
+    if name in registry and not overwrite:
+        raise ValueError(
+            f"register_{kind}: {kind} {name!r} is already registered ({registry[name]!r}); "
+            f"pass overwrite=True to replace it or choose another name."
+        )
+
+
+def _describe(out: object) -> str:
+    """A readable summary of an eval_shape result: 'an array of shape (4, 4)' or the pytree of shapes."""
+    if isinstance(out, jax.ShapeDtypeStruct):
+        return f"an array of shape {tuple(out.shape)}"
+    return repr(jax.tree.map(lambda s: tuple(s.shape), out))
+
+
+def _check_loss(name: str, fn: Callable) -> None:
+    """Trace fn with jax.eval_shape (no FLOPs) on (4, 4) logits; raise unless it gives (scalar, dict)."""
+    b = _PROBE_BATCH
+    try:
+        out = jax.eval_shape(fn, jax.ShapeDtypeStruct((b, b), jnp.float32))
+    except Exception as err:  # noqa: BLE001 - any failure is reported with its cause
+        raise ValueError(
+            f"register_loss: loss {name!r} failed when traced on logits of shape ({b}, {b}) float32: "
+            f"{type(err).__name__}: {err}. Losses must be pure jax.numpy functions logits -> (loss, metrics)."
+        ) from err
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(
+            f"register_loss: loss {name!r} must return a pair (scalar loss, metrics dict), got "
+            f"{_describe(out)}; return (loss, {{}}) when there are no metrics."
+        )
+    loss, metrics = out
+    if not isinstance(loss, jax.ShapeDtypeStruct) or loss.shape != ():
+        shape = tuple(loss.shape) if isinstance(loss, jax.ShapeDtypeStruct) else type(loss).__name__
+        raise ValueError(
+            f"register_loss: loss {name!r} must return a scalar loss (shape ()) first, got {shape} "
+            f"for logits of shape ({b}, {b}); reduce it, e.g. with jnp.mean."
+        )
+    if not jnp.issubdtype(loss.dtype, jnp.floating):
+        raise TypeError(f"register_loss: loss {name!r} must return a floating-point loss, got dtype {loss.dtype}.")
+    if not isinstance(metrics, dict):
+        raise TypeError(
+            f"register_loss: loss {name!r} must return a dict of metrics second, got {_describe(metrics)}; "
+            "return (loss, {}) when there are no metrics."
+        )
+    for key, value in metrics.items():
+        if not isinstance(key, str):
+            raise TypeError(f"register_loss: loss {name!r} returned a metric key {key!r} that is not a str.")
+        if not isinstance(value, jax.ShapeDtypeStruct) or value.shape != ():
+            shape = tuple(value.shape) if isinstance(value, jax.ShapeDtypeStruct) else type(value).__name__
+            raise ValueError(
+                f"register_loss: loss {name!r} returned metric {key!r} with shape {shape}; metrics must be "
+                "scalars (one logged number each)."
+            )
+
+
+def register_loss(name: str, fn: Callable[[Array], tuple[Array, Metrics]] | None = None, *, overwrite: bool = False):
+    """Add a contrastive loss to ``LOSSES`` so that ``LossConfig(contrastive=name)`` can use it.
+
+    ``fn(logits)`` takes the (B, B) logit matrix (rows: state-actions i, columns: goals j,
+    positive pairs on the diagonal) and returns ``(loss, metrics)``: a scalar float loss to
+    minimize and a dict of scalar metrics, logged as they are (use namespaced keys such as
+    ``"critic/my_metric"``; ``{}`` for none). The logsumexp penalty and temperature are applied by
+    crlx around it. It must be a pure, jit-able ``jax.numpy`` function; it is checked with
+    ``jax.eval_shape`` on float32 logits of shape (4, 4) without computing anything, so a failing
+    or wrongly shaped loss raises here, not mid-training.
+
+    Use it as a call or as a decorator; either way it returns ``fn`` unchanged::
+
+        import jax, jax.numpy as jnp
+        import crlx
+        from crlx.config import LossConfig
+
+        @crlx.register_loss("margin")
+        def margin(logits):
+            gap = jnp.diag(logits)[:, None] - logits           # L_ii - L_ij
+            off = ~jnp.eye(logits.shape[0], dtype=bool)
+            return jnp.mean(jax.nn.relu(1.0 - gap), where=off), {}
+
+        cfg = crlx.Config(env="point_mass", loss=LossConfig(contrastive="margin"))
+        crlx.train(cfg)   # Config.validate() accepts every name in LOSSES
+
+    Registration lives in this Python process only (the ``python -m crlx.train`` CLI lists the
+    built-in names); ``LOSSES.pop(name)`` removes an entry again.
+
+    Raises:
+        TypeError: ``name`` is not a str, ``fn`` is not callable, or it does not return a pair
+            (floating-point scalar, dict with str keys).
+        ValueError: ``name`` is empty or already registered (without ``overwrite=True``), or
+            ``fn`` fails to trace, or the loss or a metric is not a scalar.
+    """
+    if fn is None:
+        _check_registry_name("loss", name, LOSSES, overwrite)
+        return lambda f: register_loss(name, f, overwrite=overwrite)
+    _check_registry_name("loss", name, LOSSES, overwrite)
+    if not callable(fn):
+        raise TypeError(f"register_loss: loss {name!r} must be callable logits -> (loss, metrics), got {fn!r}.")
+    _check_loss(name, fn)
+    LOSSES[name] = fn
+    return fn

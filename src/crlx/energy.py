@@ -98,3 +98,104 @@ def pairwise_energy(name: str) -> Callable[[Array, Array], Array]:
         return jax.vmap(lambda p, q: fn(p[None], q[None])[0, 0])(phi, psi)
 
     return energy
+
+
+# ---- user registration ----------------------------------------------------------------------
+
+_PROBE_BATCH = 4
+_PROBE_DIMS = (3, 6)
+"""Representation sizes tried when checking a new energy: 3 first (differs from the batch size,
+so a (B, d) output is caught), then the even 6 for energies that split phi and psi in halves."""
+
+
+def _check_registry_name(kind: str, name: object, registry: dict, overwrite: bool) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"register_{kind}: name must be a str, got {type(name).__name__} {name!r}.")
+    if not name or name != name.strip() or any(c.isspace() or c in "/\\" for c in name):
+        raise ValueError(
+            f"register_{kind}: name {name!r} must be non-empty, without whitespace, '/' or '\\' "
+            "(it becomes part of the default run directory name)."
+        )
+    if name in registry and not overwrite:
+        raise ValueError(
+            f"register_{kind}: {kind} {name!r} is already registered ({registry[name]!r}); "
+            f"pass overwrite=True to replace it or choose another name."
+        )
+
+
+def _check_energy(name: str, fn: Callable) -> None:
+    """Trace fn with jax.eval_shape (no FLOPs) on (B, d) inputs; raise if the output is not (B, B) float."""
+    errors = []
+    for dim in _PROBE_DIMS:
+        for batch in (_PROBE_BATCH, 1):  # 1: the actor evaluates the energy one (phi_i, psi_i) pair at a time
+            probe = jax.ShapeDtypeStruct((batch, dim), jnp.float32)
+            try:
+                out = jax.eval_shape(fn, probe, probe)
+            except Exception as err:  # noqa: BLE001 - any failure is reported with its cause
+                errors.append((batch, dim, err))
+                break
+            if not isinstance(out, jax.ShapeDtypeStruct):
+                raise TypeError(
+                    f"register_energy: energy {name!r} must return one (B, B) array of logits, but on phi, psi "
+                    f"of shape ({batch}, {dim}) it returned {jax.tree.map(lambda s: s.shape, out)!r}."
+                )
+            if out.shape != (batch, batch):
+                raise ValueError(
+                    f"register_energy: energy {name!r} must map phi, psi of shape (B, d) to logits of shape "
+                    f"(B, B); for shape ({batch}, {dim}) it returned shape {tuple(out.shape)}, expected "
+                    f"{(batch, batch)}."
+                )
+            if not jnp.issubdtype(out.dtype, jnp.floating):
+                raise TypeError(
+                    f"register_energy: energy {name!r} must return floating-point logits, got dtype {out.dtype}."
+                )
+        else:
+            return  # every probe of this representation size passed
+    batch, dim, err = errors[0]
+    raise ValueError(
+        f"register_energy: energy {name!r} failed when traced on phi, psi of shape ({batch}, {dim}) float32: "
+        f"{type(err).__name__}: {err}. Energies must be pure jax.numpy functions (phi, psi) -> (B, B)."
+    ) from err
+
+
+def register_energy(name: str, fn: Callable[[Array, Array], Array] | None = None, *, overwrite: bool = False):
+    """Add an energy to ``ENERGIES`` so that ``LossConfig(energy=name)`` can use it.
+
+    ``fn(phi, psi)`` maps representations ``phi`` (B, d) of state-actions and ``psi`` (B, d) of
+    goals to logits (B, B) with ``logits[i, j] = f(phi_i, psi_j)``; higher means more compatible.
+    It must be a pure, jit-able ``jax.numpy`` function (the critic differentiates through it, and
+    the actor evaluates it on single pairs, B = 1). It is checked with ``jax.eval_shape`` on
+    float32 inputs of shape (4, 3) and (1, 3) -- or (4, 6) and (1, 6) if it rejects an odd d --
+    without computing anything; a failing or wrongly shaped energy raises here, not mid-training.
+
+    Use it as a call or as a decorator; either way it returns ``fn`` unchanged::
+
+        import jax.numpy as jnp
+        import crlx
+        from crlx.config import LossConfig
+
+        @crlx.register_energy("neg_chebyshev")
+        def neg_chebyshev(phi, psi):
+            return -jnp.max(jnp.abs(phi[:, None, :] - psi[None, :, :]), axis=-1)
+
+        cfg = crlx.Config(env="point_mass", loss=LossConfig(energy="neg_chebyshev"))
+        crlx.train(cfg)   # Config.validate() accepts every name in ENERGIES
+
+    Registration lives in this Python process only (the ``python -m crlx.train`` CLI lists the
+    built-in names); ``ENERGIES.pop(name)`` removes an entry again.
+
+    Raises:
+        TypeError: ``name`` is not a str, ``fn`` is not callable, or it does not return one
+            floating-point array.
+        ValueError: ``name`` is empty or already registered (without ``overwrite=True``), or
+            ``fn`` fails to trace or returns a shape other than (B, B).
+    """
+    if fn is None:
+        _check_registry_name("energy", name, ENERGIES, overwrite)
+        return lambda f: register_energy(name, f, overwrite=overwrite)
+    _check_registry_name("energy", name, ENERGIES, overwrite)
+    if not callable(fn):
+        raise TypeError(f"register_energy: energy {name!r} must be callable (phi, psi) -> logits, got {fn!r}.")
+    _check_energy(name, fn)
+    ENERGIES[name] = fn
+    return fn
