@@ -38,7 +38,7 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_cli_trains_and_logs_to_wandb_offline(tmp_path):
-    wandb_flags = ["--wandb.mode", "offline", "--log.wandb_group=grp-xyz", "--log.wandb_tags", "tag-a", "tag-b"]
+    wandb_flags = ["--log.video=rollout.gif", "--wandb.mode", "offline", "--log.wandb_group=grp-xyz", "--log.wandb_tags", "tag-a", "tag-b"]
     proc = run_cli([*TINY_FLAGS, *wandb_flags, "--log.run_dir", str(tmp_path), "--log.run_name=cli"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "cli"
@@ -54,7 +54,8 @@ def test_cli_trains_and_logs_to_wandb_offline(tmp_path):
     logged = run_files[0].read_bytes()
     missing = [key for row in rows for key in row if key.encode() not in logged]
     assert not missing, f"metrics not sent to wandb: {missing}"
-    for value in (b"grp-xyz", b"tag-a", b"tag-b", b'"repr_dim"'):
+    assert (run_dir / "learning_curves.png").stat().st_size > 0 and (run_dir / "rollout.gif").stat().st_size > 0
+    for value in (b"grp-xyz", b"tag-a", b"tag-b", b'"repr_dim"', b"eval/video", b"plots/learning_curves"):
         assert value in logged, value
 
 

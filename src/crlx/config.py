@@ -115,6 +115,12 @@ class LogConfig:
     """wandb tags"""
     progress: bool = True
     """show a progress bar with env steps, steps/s and ETA"""
+    plots: bool = True
+    """write learning_curves.png (eval/success, critic/accuracy vs env steps) into the run dir at the end"""
+    video: str = ""
+    """render one deterministic evaluation episode at the end to this file in the run dir (e.g.
+    rollout.mp4 or rollout.gif; also logged to wandb); empty: no video. Needs headless GL (EGL or
+    OSMesa) for MuJoCo scenes, else a 2-D top view is drawn"""
 
 
 @dataclass(frozen=True)
@@ -285,6 +291,8 @@ class Config:
             raise ConfigError(f"buffer.random_goal_prob must be in [0, 1], got {self.buffer.random_goal_prob}.")
         if self.loss.logsumexp_penalty < 0:
             raise ConfigError(f"loss.logsumexp_penalty must be >= 0, got {self.loss.logsumexp_penalty}.")
+        if self.log.video and not self.log.video.endswith((".mp4", ".gif")):
+            raise ConfigError(f"log.video must end in .mp4 or .gif (or be empty), got {self.log.video!r}.")
         if self.checkpoint.every < 0:
             raise ConfigError(f"checkpoint.every must be >= 0 (0 disables checkpoints), got {self.checkpoint.every}.")
         if self.checkpoint.keep < 1:

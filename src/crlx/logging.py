@@ -92,6 +92,15 @@ class RunLogger:
         if self._wandb is not None:
             self._wandb.log(row, step=int(step))
 
+    def log_media(self, key: str, path: Path, step: int) -> None:
+        """Send an image (.png) or video (.mp4/.gif) file to wandb; the file stays in the run dir."""
+        if self._wandb is None:
+            return
+        import wandb
+
+        media = wandb.Image(str(path)) if str(path).endswith(".png") else wandb.Video(str(path))
+        self._wandb.log({key: media}, step=int(step))
+
     def advance(self, env_steps: int, summary: dict[str, Any]) -> None:
         if self._bar is None:
             return

@@ -44,6 +44,22 @@ def check_finite(metrics: dict[str, Any], env_steps: int) -> None:
             )
 
 
+def write_outputs(cfg: Config, agent, ts: TrainState, logger: RunLogger, key: jax.Array) -> None:
+    """End-of-run files: learning-curve PNG and, if asked, a rollout video (also sent to wandb)."""
+    if cfg.log.plots:
+        from crlx.plot import write_learning_curves
+
+        for path in write_learning_curves(logger.dir):
+            logger.log_media("plots/learning_curves", path, int(ts.env_steps))
+    if cfg.log.video:
+        from crlx.evaluate import deterministic_action
+        from crlx.render import render_rollout
+
+        policy = jax.jit(lambda obs: deterministic_action(agent.actor, ts.actor_params, obs))
+        path = render_rollout(agent.env, policy, key, logger.dir / cfg.log.video)
+        logger.log_media("eval/video", path, int(ts.env_steps))
+
+
 def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
     """Validate, prefill, run num_epochs fused epochs with evaluation after each; log on the host.
 
@@ -108,6 +124,7 @@ def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
                     keep=cfg.checkpoint.keep,
                 )
             logger.advance(cfg.env_steps_per_epoch, {k: row[k] for k in ("eval/success", "critic/accuracy")})
+        write_outputs(cfg, agent, ts, logger, jax.random.fold_in(eval_key, int(ts.env_steps)))
         exit_code = 0
     finally:
         logger.close(exit_code)
