@@ -118,3 +118,21 @@ def test_config_file_then_flags(tmp_path):
 def test_shipped_presets_validate(preset):
     cfg, _ = parse_args(["--config", str(preset)])
     cfg.validate()
+
+
+def test_mjx_state_round_trips(tmp_path):
+    """MJX env states hold size-0 arrays (e.g. `act` of the reacher); checkpoints must handle them."""
+    import jax
+    import numpy as np
+
+    from crlx import checkpoint
+    from crlx.agent import make_agent
+
+    cfg = tiny_config(tmp_path, env="reacher")
+    agent = make_agent(cfg)
+    ts = agent.init(jax.random.PRNGKey(3))
+    checkpoint.save(tmp_path, ts, {"env_steps": 0}, with_buffer=True, keep=1)
+    restored, meta, has_buffer = checkpoint.restore(tmp_path, agent.init(jax.random.PRNGKey(4)))
+    assert has_buffer and meta["env_steps"] == 0
+    for a, b in zip(jax.tree_util.tree_leaves(ts), jax.tree_util.tree_leaves(restored)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
