@@ -45,6 +45,8 @@ class Agent:
     init: Callable[[jax.Array], TrainState]
     prefill: Callable[[TrainState], TrainState]
     train_epoch: Callable[[TrainState], tuple[TrainState, dict]]
+    collect: Callable  # (actor_params, env_state, key, random_actions) -> (env_state, Transition, metrics); not jitted
+    update: Callable[[TrainState, jax.Array], tuple[TrainState, dict]]  # one sample + updates; not jitted
 
 
 def make_agent(cfg: Config) -> Agent:
@@ -182,4 +184,6 @@ def make_agent(cfg: Config) -> Agent:
         init=jax.jit(init),
         prefill=jax.jit(prefill, donate_argnums=0),
         train_epoch=jax.jit(train_epoch, donate_argnums=0),
+        collect=collect,
+        update=update,
     )
