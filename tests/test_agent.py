@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 import pytest
@@ -98,3 +100,18 @@ def test_crl_learns_point_mass(tmp_path):
     success = [h["eval/success"] for h in result.history]
     assert success[0] < 0.2, success  # the untrained policy rarely reaches the goal
     assert max(success[-3:]) >= 0.9, success
+
+
+@pytest.mark.slow
+def test_bfloat16_compute_trains_point_mass(tmp_path):
+    """bfloat16 hidden layers (float32 params and losses) still learn the point mass."""
+    cfg = point_mass_learning_config(tmp_path)
+    cfg = cfg.replace(
+        actor=dataclasses.replace(cfg.actor, compute_dtype="bfloat16"),
+        critic=dataclasses.replace(cfg.critic, compute_dtype="bfloat16"),
+    )
+    result = crlx.train(cfg)
+    success = [h["eval/success"] for h in result.history]
+    assert max(success[-3:]) >= 0.9, success
+    dtypes = {leaf.dtype for leaf in jax.tree_util.tree_leaves(result.params)}
+    assert dtypes == {np.dtype("float32")}, dtypes

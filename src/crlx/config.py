@@ -38,6 +38,8 @@ class NetworkConfig:
     """LayerNorm after every hidden Dense"""
     activation: Activation = "swish"
     """hidden activation"""
+    compute_dtype: Literal["float32", "bfloat16"] = "float32"
+    """dtype of hidden-layer compute; bfloat16 speeds up GPUs (params, outputs and losses stay float32)"""
 
     @property
     def num_blocks(self) -> int:
@@ -281,6 +283,9 @@ class Config:
                     f"{prefix}.depth={net.depth} is not a multiple of {prefix}.block_size={net.block_size}; "
                     f"set {prefix}.depth to a multiple such as {net.block_size * max(1, net.num_blocks)}."
                 )
+        for prefix, net in (("actor", self.actor), ("critic", self.critic)):
+            if net.compute_dtype not in ("float32", "bfloat16"):
+                raise ConfigError(f"{prefix}.compute_dtype must be 'float32' or 'bfloat16', got {net.compute_dtype!r}.")
         if self.actor.min_log_std >= self.actor.max_log_std:
             raise ConfigError(
                 f"actor.min_log_std={self.actor.min_log_std} must be < actor.max_log_std={self.actor.max_log_std}."

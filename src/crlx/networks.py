@@ -20,18 +20,23 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 
 _INIT = nn.initializers.lecun_uniform()
 
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
 
 class ResidualMLP(nn.Module):
     """x -> Dense(width) -> [LN] -> act -> num_blocks x (block_size x (Dense -> [LN] -> act) + identity)
-    -> Dense(out_dim).  Shapes: (..., in) -> (..., out_dim)."""
+    -> Dense(out_dim).  Shapes: (..., in) -> (..., out_dim).
+
+    Parameters are float32; with cfg.compute_dtype 'bfloat16' the matmuls and activations run in
+    bfloat16 and LayerNorm statistics and the output stay float32."""
 
     cfg: NetworkConfig
     out_dim: int
 
     def _hidden(self, x: jax.Array) -> jax.Array:
-        x = nn.Dense(self.cfg.width, kernel_init=_INIT)(x)
+        x = nn.Dense(self.cfg.width, kernel_init=_INIT, dtype=DTYPES[self.cfg.compute_dtype])(x)
         if self.cfg.layer_norm:
-            x = nn.LayerNorm()(x)
+            x = nn.LayerNorm(dtype=DTYPES[self.cfg.compute_dtype])(x)
         return ACTIVATIONS[self.cfg.activation](x)
 
     @nn.compact
@@ -42,7 +47,7 @@ class ResidualMLP(nn.Module):
             for _ in range(self.cfg.block_size):
                 x = self._hidden(x)
             x = x + skip
-        return nn.Dense(self.out_dim, kernel_init=_INIT)(x)
+        return nn.Dense(self.out_dim, kernel_init=_INIT, dtype=jnp.float32)(x)
 
 
 class Critic(nn.Module):
