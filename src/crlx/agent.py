@@ -50,7 +50,10 @@ class Agent:
 
 
 def make_agent(cfg: Config) -> Agent:
-    """Build everything static for `cfg` (validated first) and the jitted init / prefill / epoch."""
+    """Build everything static for `cfg` (validated first) and the jitted init / prefill / epoch.
+
+    With cfg.num_seeds > 1 the jitted functions are vmapped: init takes keys (num_seeds, 2) and
+    every TrainState leaf has a leading seed axis. `collect` and `update` stay per seed."""
     cfg.validate()
     env = make_env(cfg.env, **cfg.env_overrides())
     train_env = wrap_for_training(env)
@@ -172,6 +175,9 @@ def make_agent(cfg: Config) -> Agent:
             return ts.replace(key=key, env_state=env_state, buffer=replay.insert(ts.buffer, traj)), None
 
         return jax.lax.scan(body, ts, None, length=cfg.prefill_iterations)[0]
+
+    if cfg.num_seeds > 1:  # one independent agent per leading index; keys (num_seeds, 2)
+        init, prefill, train_epoch = jax.vmap(init), jax.vmap(prefill), jax.vmap(train_epoch)
 
     return Agent(
         cfg=cfg,

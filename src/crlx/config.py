@@ -159,6 +159,9 @@ class Config:
     """override the env's physics backend, e.g. mjx or generalized (default: the env's own)"""
     seed: int = 0
     """PRNG seed for networks, envs and sampling"""
+    num_seeds: int = 1
+    """independent agents trained together in one process (vmapped: one compile; each its own
+    networks, envs and buffer) with seeds seed, seed+1, ...; each logs to <run dir>/seed_<s>/"""
     total_env_steps: int = 10_000_000
     """training env steps (excluding prefill); rounded up to whole iterations per epoch"""
     num_epochs: int = 50
@@ -252,6 +255,7 @@ class Config:
         positive = {
             "total_env_steps": self.total_env_steps,
             "num_epochs": self.num_epochs,
+            "num_seeds": self.num_seeds,
             "num_envs": self.num_envs,
             "unroll_length": self.unroll_length,
             "batch_size": self.batch_size,

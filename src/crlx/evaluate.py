@@ -24,8 +24,9 @@ def deterministic_action(actor: Actor, actor_params, obs: jax.Array) -> jax.Arra
     return jnp.tanh(mean)
 
 
-def make_evaluate(env: GoalEnv, actor: Actor, num_envs: int) -> Callable[[dict, jax.Array], dict]:
-    """Returns jitted `evaluate(actor_params, key) -> {"eval/...": scalar}`."""
+def make_evaluate(env: GoalEnv, actor: Actor, num_envs: int, num_seeds: int = 1) -> Callable[[dict, jax.Array], dict]:
+    """Returns jitted `evaluate(actor_params, key) -> {"eval/...": scalar}`; with num_seeds > 1
+    vmapped over a leading seed axis of params and keys (metrics (num_seeds,))."""
     eval_env = wrap_for_eval(env)
     length = env.spec.episode_length
 
@@ -51,4 +52,4 @@ def make_evaluate(env: GoalEnv, actor: Actor, num_envs: int) -> Callable[[dict, 
             "eval/min_dist": jnp.mean(jnp.min(jnp.where(alive > 0, dist, jnp.inf), axis=0)),
         }
 
-    return jax.jit(evaluate)
+    return jax.jit(jax.vmap(evaluate) if num_seeds > 1 else evaluate)

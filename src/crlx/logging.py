@@ -34,7 +34,7 @@ def to_python(value: Any) -> Any:
 class RunLogger:
     """Writes config.json and metrics.jsonl under <log.run_dir>/<run name>; mirrors to wandb."""
 
-    def __init__(self, cfg: Config, run_dir: Path | None = None, resume_at: int | None = None):
+    def __init__(self, cfg: Config, run_dir: Path | None = None, resume_at: int | None = None, progress: bool = True):
         """A new run dir from cfg.log, or `run_dir` itself when resuming; with `resume_at`, rows of
         metrics.jsonl after that env step (logged after the checkpoint) are dropped."""
         self.cfg = cfg
@@ -60,7 +60,7 @@ class RunLogger:
             metrics_path.write_text("".join(json.dumps(row) + "\n" for row in self.history))
         self._metrics = metrics_path.open("a")
         self._bar = None
-        if cfg.log.progress:
+        if cfg.log.progress and progress:
             done = resume_at or 0
             self._bar = tqdm(
                 total=cfg.planned_env_steps, initial=done, unit="step", unit_scale=True, desc=cfg.env, smoothing=0.3

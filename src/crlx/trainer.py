@@ -8,18 +8,20 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from crlx import checkpoint
 from crlx.agent import make_agent
 from crlx.config import Config
 from crlx.evaluate import make_evaluate
-from crlx.logging import RunLogger
+from crlx.logging import RunLogger, default_run_name
 from crlx.types import TrainState
 
 
@@ -29,17 +31,19 @@ class NonFiniteError(FloatingPointError):
 
 @dataclasses.dataclass
 class TrainResult:
-    params: dict[str, Any]  # {"actor": ..., "critic": ...}
-    history: list[dict[str, float]]  # one row per evaluation, with env_steps
-    run_dir: Path
-    state: TrainState
+    params: dict[str, Any]  # {"actor": ..., "critic": ...}; leading seed axis when num_seeds > 1
+    history: list[dict[str, float]]  # rows of the first seed (cfg.seed), one per evaluation
+    run_dir: Path  # the run directory (with num_seeds > 1: the parent of seed_<s>/ directories)
+    state: TrainState  # leading seed axis when num_seeds > 1
+    histories: dict[int, list[dict[str, float]]] = dataclasses.field(default_factory=dict)  # seed -> rows
 
 
-def check_finite(metrics: dict[str, Any], env_steps: int) -> None:
+def check_finite(metrics: dict[str, Any], env_steps: int, seed: int | None = None) -> None:
+    where = f"at env step {env_steps}" + ("" if seed is None else f" of seed {seed}")
     for name, value in metrics.items():
         if not np.all(np.isfinite(np.asarray(value))):
             raise NonFiniteError(
-                f"non-finite {name}={float(np.asarray(value))} at env step {env_steps}; lower the learning "
+                f"non-finite {name}={float(np.asarray(value))} {where}; lower the learning "
                 "rates or check the env's observations."
             )
 
@@ -60,8 +64,69 @@ def write_outputs(cfg: Config, agent, ts: TrainState, logger: RunLogger, key: ja
         logger.log_media("eval/video", path, int(ts.env_steps))
 
 
+class Seeds:
+    """The seeds of a run and how to move between the batched (vmapped) state and one seed's slice."""
+
+    def __init__(self, cfg: Config):
+        self.values = [cfg.seed + i for i in range(cfg.num_seeds)]
+        self.batched = cfg.num_seeds > 1
+
+    def keys(self) -> tuple[jax.Array, jax.Array]:
+        """(init keys, eval keys): seed s uses split(PRNGKey(s)), as a single-seed run with seed s."""
+        pairs = [jax.random.split(jax.random.PRNGKey(s)) for s in self.values]
+        if not self.batched:
+            return pairs[0][0], pairs[0][1]
+        return jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
+
+    def take(self, tree, index: int):
+        return jax.tree.map(lambda x: x[index], tree) if self.batched else tree
+
+    def stack(self, trees: list):
+        return jax.tree.map(lambda *xs: jnp.stack(xs), *trees) if self.batched else trees[0]
+
+    def fold_in(self, keys: jax.Array, data: int) -> jax.Array:
+        return jax.vmap(jax.random.fold_in, (0, None))(keys, data) if self.batched else jax.random.fold_in(keys, data)
+
+
+def run_dirs(cfg: Config, seeds: Seeds, resume: Path | None) -> tuple[Path, list[Path]]:
+    """(run dir, one dir per seed): the same dir for one seed, else <run dir>/seed_<s>."""
+    if resume is not None:
+        parent = Path(resume)
+    else:
+        parent = Path(cfg.log.run_dir) / (cfg.log.run_name or default_run_name(cfg))
+    if not seeds.batched:
+        return parent, [parent]
+    return parent, [parent / f"seed_{s}" for s in seeds.values]
+
+
+def seed_config(cfg: Config, seed: int, parent: Path) -> Config:
+    """The config a seed's directory records: its own seed, the parent's name as wandb group."""
+    log = dataclasses.replace(cfg.log, run_name=f"{parent.name}-seed_{seed}", wandb_group=cfg.log.wandb_group or parent.name)
+    return cfg.replace(seed=seed, log=log)
+
+
+def restore_seeds(dirs: list[Path], target: TrainState, seeds: Seeds) -> tuple[TrainState, int, bool]:
+    """Restore every seed's latest checkpoint into `target`; all must be at the same env step."""
+    states, steps, with_buffer = [], set(), True
+    for index, run_dir in enumerate(dirs):
+        state, meta, has_buffer = checkpoint.restore(run_dir, seeds.take(target, index))
+        states.append(state)
+        steps.add(int(meta["env_steps"]))
+        with_buffer &= has_buffer
+    if len(steps) != 1:
+        raise checkpoint.CheckpointError(
+            f"the seeds' latest checkpoints are at different env steps {sorted(steps)}; remove the newer ones "
+            f"under {[str(d / 'checkpoints') for d in dirs]} so all seeds share one step."
+        )
+    return seeds.stack(states), steps.pop(), with_buffer
+
+
 def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
     """Validate, prefill, run num_epochs fused epochs with evaluation after each; log on the host.
+
+    With num_seeds > 1 the whole training is vmapped over seeds cfg.seed, cfg.seed + 1, ...
+    (one compile, independent agents, envs and buffers); each seed logs and checkpoints into
+    <run dir>/seed_<s>/.
 
     With `resume` (a run directory), the latest checkpoint there is restored and the run continues
     to cfg.num_epochs; metrics rows logged after that checkpoint are replaced. With the buffer in
@@ -70,63 +135,85 @@ def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
     """
     cfg.validate()
     agent = make_agent(cfg)
-    evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs)
-    key, eval_key = jax.random.split(jax.random.PRNGKey(cfg.seed))
+    seeds = Seeds(cfg)
+    evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.num_seeds)
+    init_key, eval_key = seeds.keys()
+    parent, dirs = run_dirs(cfg, seeds, None if resume is None else Path(resume))
     t0 = time.perf_counter()
-    ts = agent.init(key)
-    meta = None
+    ts = agent.init(init_key)
+    resume_at = None
     if resume is not None:
-        ts, meta, buffer_restored = checkpoint.restore(Path(resume), ts)
+        ts, resume_at, buffer_restored = restore_seeds(dirs, ts, seeds)
         if not buffer_restored:
             ts = agent.prefill(ts)
     else:
         ts = agent.prefill(ts)
     jax.block_until_ready(ts)
     prefill_s = time.perf_counter() - t0
-    logger = RunLogger(cfg, run_dir=resume, resume_at=None if meta is None else meta["env_steps"])
+    if seeds.batched:
+        parent.mkdir(parents=True, exist_ok=True)
+        (parent / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, default=str))
+    loggers = [
+        RunLogger(seed_config(cfg, s, parent) if seeds.batched else cfg, run_dir=d, resume_at=resume_at,
+                  progress=index == 0)
+        for index, (s, d) in enumerate(zip(seeds.values, dirs))
+    ]
     exit_code = 1
     try:
         t0 = time.perf_counter()
         epoch = agent.train_epoch.lower(ts).compile()
         compile_s = time.perf_counter() - t0
 
-        def log_eval(env_steps: int, extra: dict[str, Any]) -> dict:
-            row = {k: float(v) for k, v in evaluate(ts.actor_params, jax.random.fold_in(eval_key, env_steps)).items()}
-            row.update(extra)
-            logger.log(env_steps, row)
-            return row
+        def log_eval(env_steps: int, extra: list[dict[str, Any]]) -> list[dict]:
+            results = jax.device_get(evaluate(ts.actor_params, seeds.fold_in(eval_key, env_steps)))
+            rows = []
+            for index, logger in enumerate(loggers):
+                row = {k: float(v) for k, v in seeds.take(results, index).items()}
+                row.update(extra[index])
+                logger.log(env_steps, row)
+                rows.append(row)
+            return rows
 
-        first_epoch = int(ts.env_steps) // cfg.env_steps_per_epoch
-        if meta is None:
-            log_eval(0, {"perf/prefill_s": prefill_s, "perf/compile_s": compile_s})
+        first_epoch = int(np.max(np.asarray(ts.env_steps))) // cfg.env_steps_per_epoch
+        if resume_at is None:
+            log_eval(0, [{"perf/prefill_s": prefill_s, "perf/compile_s": compile_s}] * len(loggers))
         start = time.perf_counter()
         for index in range(first_epoch, cfg.num_epochs):
             t0 = time.perf_counter()
             ts, metrics = epoch(ts)
             metrics = jax.device_get(metrics)
             seconds = time.perf_counter() - t0
-            env_steps = int(ts.env_steps)
-            check_finite(metrics, env_steps)
+            env_steps = (index + 1) * cfg.env_steps_per_epoch
+            per_seed = [seeds.take(metrics, i) for i in range(len(loggers))]
+            for seed, seed_metrics in zip(seeds.values, per_seed):
+                check_finite(seed_metrics, env_steps, seed if seeds.batched else None)
             perf = {
                 "perf/env_steps_per_s": cfg.env_steps_per_epoch / seconds,
+                "perf/total_env_steps_per_s": cfg.num_seeds * cfg.env_steps_per_epoch / seconds,
                 "perf/updates_per_s": cfg.iterations_per_epoch * cfg.updates_per_iteration / seconds,
                 "perf/epoch_s": seconds,
                 "perf/wall_s": time.perf_counter() - start,
             }
-            row = log_eval(env_steps, {**{k: float(v) for k, v in metrics.items()}, **perf})
+            rows = log_eval(env_steps, [{**{k: float(v) for k, v in m.items()}, **perf} for m in per_seed])
             last = index + 1 == cfg.num_epochs
             if cfg.checkpoint.every and ((index + 1) % cfg.checkpoint.every == 0 or last):
-                checkpoint.save(
-                    logger.dir,
-                    ts,
-                    {"env_steps": env_steps, "epoch": index + 1, "updates": int(ts.updates)},
-                    with_buffer=cfg.checkpoint.buffer,
-                    keep=cfg.checkpoint.keep,
-                )
-            logger.advance(cfg.env_steps_per_epoch, {k: row[k] for k in ("eval/success", "critic/accuracy")})
-        write_outputs(cfg, agent, ts, logger, jax.random.fold_in(eval_key, int(ts.env_steps)))
+                for i, logger in enumerate(loggers):
+                    one = seeds.take(ts, i)
+                    checkpoint.save(
+                        logger.dir,
+                        one,
+                        {"env_steps": env_steps, "epoch": index + 1, "updates": int(one.updates)},
+                        with_buffer=cfg.checkpoint.buffer,
+                        keep=cfg.checkpoint.keep,
+                    )
+            loggers[0].advance(cfg.env_steps_per_epoch, {k: rows[0][k] for k in ("eval/success", "critic/accuracy")})
+        final_keys = seeds.fold_in(eval_key, cfg.planned_env_steps)
+        for i, logger in enumerate(loggers):
+            write_outputs(logger.cfg, agent, seeds.take(ts, i), logger, seeds.take(final_keys, i))
         exit_code = 0
     finally:
-        logger.close(exit_code)
+        for logger in loggers:
+            logger.close(exit_code)
     params = {"actor": ts.actor_params, "critic": ts.critic_params}
-    return TrainResult(params=params, history=logger.history, run_dir=logger.dir, state=ts)
+    histories = {s: logger.history for s, logger in zip(seeds.values, loggers)}
+    return TrainResult(params=params, history=loggers[0].history, run_dir=parent, state=ts, histories=histories)
