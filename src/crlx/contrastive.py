@@ -13,6 +13,8 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from crlx.registry import check_name
+
 Metrics = dict[str, Array]
 
 
@@ -114,21 +116,6 @@ ContrastiveLoss = Literal[
 _PROBE_BATCH = 4
 
 
-def _check_registry_name(kind: str, name: object, registry: dict, overwrite: bool) -> None:
-    if not isinstance(name, str):
-        raise TypeError(f"register_{kind}: name must be a str, got {type(name).__name__} {name!r}.")
-    if not name or name != name.strip() or any(c.isspace() or c in "/\\" for c in name):
-        raise ValueError(
-            f"register_{kind}: name {name!r} must be non-empty, without whitespace, '/' or '\\' "
-            "(it becomes part of the default run directory name)."
-        )
-    if name in registry and not overwrite:
-        raise ValueError(
-            f"register_{kind}: {kind} {name!r} is already registered ({registry[name]!r}); "
-            f"pass overwrite=True to replace it or choose another name."
-        )
-
-
 def _describe(out: object) -> str:
     """A readable summary of an eval_shape result: 'an array of shape (4, 4)' or the pytree of shapes."""
     if isinstance(out, jax.ShapeDtypeStruct):
@@ -212,9 +199,9 @@ def register_loss(name: str, fn: Callable[[Array], tuple[Array, Metrics]] | None
             ``fn`` fails to trace, or the loss or a metric is not a scalar.
     """
     if fn is None:
-        _check_registry_name("loss", name, LOSSES, overwrite)
+        check_name("loss", name, LOSSES, overwrite)
         return lambda f: register_loss(name, f, overwrite=overwrite)
-    _check_registry_name("loss", name, LOSSES, overwrite)
+    check_name("loss", name, LOSSES, overwrite)
     if not callable(fn):
         raise TypeError(f"register_loss: loss {name!r} must be callable logits -> (loss, metrics), got {fn!r}.")
     _check_loss(name, fn)

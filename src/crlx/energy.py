@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
+from crlx.registry import check_name
+
 EPS = 1e-6
 """Added under square roots so that distances stay differentiable at zero."""
 
@@ -108,21 +110,6 @@ _PROBE_DIMS = (3, 6)
 so a (B, d) output is caught), then the even 6 for energies that split phi and psi in halves."""
 
 
-def _check_registry_name(kind: str, name: object, registry: dict, overwrite: bool) -> None:
-    if not isinstance(name, str):
-        raise TypeError(f"register_{kind}: name must be a str, got {type(name).__name__} {name!r}.")
-    if not name or name != name.strip() or any(c.isspace() or c in "/\\" for c in name):
-        raise ValueError(
-            f"register_{kind}: name {name!r} must be non-empty, without whitespace, '/' or '\\' "
-            "(it becomes part of the default run directory name)."
-        )
-    if name in registry and not overwrite:
-        raise ValueError(
-            f"register_{kind}: {kind} {name!r} is already registered ({registry[name]!r}); "
-            f"pass overwrite=True to replace it or choose another name."
-        )
-
-
 def _check_energy(name: str, fn: Callable) -> None:
     """Trace fn with jax.eval_shape (no FLOPs) on (B, d) inputs; raise if the output is not (B, B) float."""
     errors = []
@@ -191,9 +178,9 @@ def register_energy(name: str, fn: Callable[[Array, Array], Array] | None = None
             ``fn`` fails to trace or returns a shape other than (B, B).
     """
     if fn is None:
-        _check_registry_name("energy", name, ENERGIES, overwrite)
+        check_name("energy", name, ENERGIES, overwrite)
         return lambda f: register_energy(name, f, overwrite=overwrite)
-    _check_registry_name("energy", name, ENERGIES, overwrite)
+    check_name("energy", name, ENERGIES, overwrite)
     if not callable(fn):
         raise TypeError(f"register_energy: energy {name!r} must be callable (phi, psi) -> logits, got {fn!r}.")
     _check_energy(name, fn)

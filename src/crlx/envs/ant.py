@@ -70,26 +70,8 @@ class Ant(PhysicsGoalEnv):
         pipeline_state = self.pipeline_init(q, qd)
         angle = jax.random.uniform(goal_rng, (), minval=-jnp.pi, maxval=jnp.pi)
         goal = self.goal_distance * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
-        state_vec = self._state_vec(pipeline_state)
-        metrics = self.goal_metrics(state_vec, goal)
-        return State(
-            pipeline_state=pipeline_state,
-            obs=jnp.concatenate([state_vec, goal]),
-            reward=-metrics["dist"],
-            done=jnp.zeros(()),
-            metrics=metrics,
-            info={"goal": goal},
-        )
+        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
 
     def step(self, state: State, action: jax.Array) -> State:
         pipeline_state = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
-        goal = state.info["goal"]
-        state_vec = self._state_vec(pipeline_state)
-        metrics = self.goal_metrics(state_vec, goal)
-        return state.replace(
-            pipeline_state=pipeline_state,
-            obs=jnp.concatenate([state_vec, goal]),
-            reward=-metrics["dist"],
-            done=self._done(pipeline_state),
-            metrics=metrics,
-        )
+        return self.next_state(state, pipeline_state, self._state_vec(pipeline_state), self._done(pipeline_state))

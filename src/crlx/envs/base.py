@@ -61,6 +61,31 @@ class GoalEnv(Env, abc.ABC):
         return {"dist": dist, "success": (dist < self.spec.success_threshold).astype(jnp.float32)}
 
 
+    def first_state(self, pipeline_state: Any, state_vec: jax.Array, goal: jax.Array) -> State:
+        """The State of a fresh episode: obs = concat(state_vec, goal), reward = -dist, done = 0."""
+        metrics = self.goal_metrics(state_vec, goal)
+        return State(
+            pipeline_state=pipeline_state,
+            obs=jnp.concatenate([state_vec, goal]),
+            reward=-metrics["dist"],
+            done=jnp.zeros(()),
+            metrics=metrics,
+            info={"goal": goal},
+        )
+
+    def next_state(self, state: State, pipeline_state: Any, state_vec: jax.Array, done: jax.Array) -> State:
+        """`state` advanced to `state_vec` under the same goal (info["goal"]), reward = -dist."""
+        goal = state.info["goal"]
+        metrics = self.goal_metrics(state_vec, goal)
+        return state.replace(
+            pipeline_state=pipeline_state,
+            obs=jnp.concatenate([state_vec, goal]),
+            reward=-metrics["dist"],
+            done=jnp.asarray(done, jnp.float32),
+            metrics=metrics,
+        )
+
+
 class EpisodeWrapper(Wrapper):
     """Counts steps; sets `done` at `episode_length` and `info['truncation']` when cut by time."""
 

@@ -49,24 +49,10 @@ class PointMass(GoalEnv):
         start_rng, goal_rng = jax.random.split(rng)
         pos = jax.random.uniform(start_rng, (2,), minval=-self.arena, maxval=self.arena)
         goal = jax.random.uniform(goal_rng, (2,), minval=-self.arena, maxval=self.arena)
-        metrics = self.goal_metrics(pos, goal)
-        return State(
-            pipeline_state=None,
-            obs=jnp.concatenate([pos, goal]),
-            reward=-metrics["dist"],
-            done=jnp.zeros(()),
-            metrics=metrics,
-            info={"goal": goal},
-        )
+        return self.first_state(None, pos, goal)
 
     def step(self, state: State, action: jax.Array) -> State:
-        pos, goal = state.obs[:2], state.info["goal"]
+        pos = state.obs[:2]
         action = jnp.clip(action, -1.0, 1.0)
         pos = jnp.clip(pos + self.max_step * action, -self.arena, self.arena)
-        metrics = self.goal_metrics(pos, goal)
-        return state.replace(
-            obs=jnp.concatenate([pos, goal]),
-            reward=-metrics["dist"],
-            done=jnp.zeros(()),
-            metrics=metrics,
-        )
+        return self.next_state(state, None, pos, 0.0)

@@ -85,26 +85,8 @@ class Reacher(PhysicsGoalEnv):
         qd = jax.random.uniform(qd_rng, (2,), minval=-0.005, maxval=0.005)
         pipeline_state = self.pipeline_init(q, qd)
         goal = self._sample_goal(goal_rng)
-        state_vec = self._state_vec(pipeline_state)
-        metrics = self.goal_metrics(state_vec, goal)
-        return State(
-            pipeline_state=pipeline_state,
-            obs=jnp.concatenate([state_vec, goal]),
-            reward=-metrics["dist"],
-            done=jnp.zeros(()),
-            metrics=metrics,
-            info={"goal": goal},
-        )
+        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
 
     def step(self, state: State, action: jax.Array) -> State:
         pipeline_state = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
-        goal = state.info["goal"]
-        state_vec = self._state_vec(pipeline_state)
-        metrics = self.goal_metrics(state_vec, goal)
-        return state.replace(
-            pipeline_state=pipeline_state,
-            obs=jnp.concatenate([state_vec, goal]),
-            reward=-metrics["dist"],
-            done=jnp.zeros(()),
-            metrics=metrics,
-        )
+        return self.next_state(state, pipeline_state, self._state_vec(pipeline_state), 0.0)
