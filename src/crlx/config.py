@@ -7,6 +7,7 @@ change, before anything compiles.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Literal, get_args
@@ -14,6 +15,7 @@ from typing import Literal, get_args
 from crlx.contrastive import ContrastiveLoss
 from crlx.energy import Energy
 
+ComputeDtype = Literal["float32", "bfloat16"]
 Activation = Literal["swish", "relu", "gelu", "tanh", "elu"]
 GoalStrategy = Literal["geometric", "uniform_future", "final"]
 WandbMode = Literal["online", "offline", "disabled"]
@@ -38,7 +40,7 @@ class NetworkConfig:
     """LayerNorm after every hidden Dense"""
     activation: Activation = "swish"
     """hidden activation"""
-    compute_dtype: Literal["float32", "bfloat16"] = "float32"
+    compute_dtype: ComputeDtype = "float32"
     """dtype of hidden-layer compute; bfloat16 speeds up GPUs (params, outputs and losses stay float32)"""
 
     @property
@@ -288,8 +290,10 @@ class Config:
                     f"set {prefix}.depth to a multiple such as {net.block_size * max(1, net.num_blocks)}."
                 )
         for prefix, net in (("actor", self.actor), ("critic", self.critic)):
-            if net.compute_dtype not in ("float32", "bfloat16"):
-                raise ConfigError(f"{prefix}.compute_dtype must be 'float32' or 'bfloat16', got {net.compute_dtype!r}.")
+            if net.compute_dtype not in get_args(ComputeDtype):
+                raise ConfigError(
+                    f"{prefix}.compute_dtype must be one of {get_args(ComputeDtype)}, got {net.compute_dtype!r}."
+                )
         if self.actor.min_log_std >= self.actor.max_log_std:
             raise ConfigError(
                 f"actor.min_log_std={self.actor.min_log_std} must be < actor.max_log_std={self.actor.max_log_std}."
@@ -354,8 +358,6 @@ def _merge(node, data: dict, source: str, prefix: str):
     changes = {}
     for key, value in data.items():
         if key not in fields:
-            import difflib
-
             close = difflib.get_close_matches(key, list(fields), n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ConfigError(f"{source}: unknown field {prefix + key!r}.{hint}")

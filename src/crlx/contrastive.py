@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from crlx.registry import check_name
+from crlx.registry import register
 
 Metrics = dict[str, Array]
 
@@ -198,12 +198,4 @@ def register_loss(name: str, fn: Callable[[Array], tuple[Array, Metrics]] | None
         ValueError: ``name`` is empty or already registered (without ``overwrite=True``), or
             ``fn`` fails to trace, or the loss or a metric is not a scalar.
     """
-    if fn is None:
-        check_name("loss", name, LOSSES, overwrite)
-        return lambda f: register_loss(name, f, overwrite=overwrite)
-    check_name("loss", name, LOSSES, overwrite)
-    if not callable(fn):
-        raise TypeError(f"register_loss: loss {name!r} must be callable logits -> (loss, metrics), got {fn!r}.")
-    _check_loss(name, fn)
-    LOSSES[name] = fn
-    return fn
+    return register("loss", LOSSES, name, fn, overwrite, "logits -> (loss, metrics)", _check_loss)

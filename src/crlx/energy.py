@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from crlx.registry import check_name
+from crlx.registry import register
 
 EPS = 1e-6
 """Added under square roots so that distances stay differentiable at zero."""
@@ -177,12 +177,4 @@ def register_energy(name: str, fn: Callable[[Array, Array], Array] | None = None
         ValueError: ``name`` is empty or already registered (without ``overwrite=True``), or
             ``fn`` fails to trace or returns a shape other than (B, B).
     """
-    if fn is None:
-        check_name("energy", name, ENERGIES, overwrite)
-        return lambda f: register_energy(name, f, overwrite=overwrite)
-    check_name("energy", name, ENERGIES, overwrite)
-    if not callable(fn):
-        raise TypeError(f"register_energy: energy {name!r} must be callable (phi, psi) -> logits, got {fn!r}.")
-    _check_energy(name, fn)
-    ENERGIES[name] = fn
-    return fn
+    return register("energy", ENERGIES, name, fn, overwrite, "(phi, psi) -> logits", _check_energy)

@@ -32,13 +32,13 @@ def to_python(value: Any) -> Any:
 
 
 class RunLogger:
-    """Writes config.json and metrics.jsonl under <log.run_dir>/<run name>; mirrors to wandb."""
+    """Writes config.json and metrics.jsonl into a run directory; mirrors to wandb."""
 
-    def __init__(self, cfg: Config, run_dir: Path | None = None, resume_at: int | None = None, progress: bool = True):
-        """A new run dir from cfg.log, or `run_dir` itself when resuming; with `resume_at`, rows of
-        metrics.jsonl after that env step (logged after the checkpoint) are dropped."""
+    def __init__(self, cfg: Config, run_dir: Path, resume_at: int | None = None, progress: bool = True):
+        """Logs into `run_dir` (created if needed); with `resume_at`, rows of metrics.jsonl after that
+        env step (logged after the checkpoint) are dropped. `progress=False` hides the bar."""
         self.cfg = cfg
-        self.dir = Path(run_dir) if run_dir is not None else Path(cfg.log.run_dir) / (cfg.log.run_name or default_run_name(cfg))
+        self.dir = Path(run_dir)
         self.name = self.dir.name
         self.dir.mkdir(parents=True, exist_ok=True)
         resolved = {

@@ -10,6 +10,7 @@ config, a non-finite training metric or a bad checkpoint, with the reason on std
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import types
 from pathlib import Path
@@ -88,8 +89,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, Path | None]:
 
 
 def _changed_fields(a, b, prefix: str = "") -> list[str]:
-    import dataclasses
-
+    """Dotted names of the fields that differ between configs a and b (host-side ones excepted)."""
     out = []
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)

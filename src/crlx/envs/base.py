@@ -60,7 +60,6 @@ class GoalEnv(Env, abc.ABC):
         dist = jnp.linalg.norm(self.achieved_goal(state_vec) - goal, axis=-1)
         return {"dist": dist, "success": (dist < self.spec.success_threshold).astype(jnp.float32)}
 
-
     def first_state(self, pipeline_state: Any, state_vec: jax.Array, goal: jax.Array) -> State:
         """The State of a fresh episode: obs = concat(state_vec, goal), reward = -dist, done = 0."""
         metrics = self.goal_metrics(state_vec, goal)
