@@ -9,6 +9,8 @@ os.environ.setdefault("WANDB_SILENT", "true")
 if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false").strip()
 
+from pathlib import Path
+
 import pytest
 
 from crlx.config import ActorConfig, BufferConfig, Config, CriticConfig, LogConfig
@@ -31,6 +33,23 @@ def tiny_config(tmp_dir, **changes) -> Config:
         log=LogConfig(run_dir=str(tmp_dir), progress=False),
     )
     return base.replace(**changes)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = ROOT / "configs"
+
+
+def subprocess_env() -> dict:
+    """This process's environment with the checkout's src/ first on PYTHONPATH, for CLI subprocesses."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+            "WANDB_SILENT": "true"}
+
+
+def preset(name: str, **changes) -> Config:
+    """The shipped preset configs/<name>.yaml, with `changes` replacing top-level fields."""
+    from crlx.train import load_config_file
+
+    return load_config_file(PRESETS / f"{name}.yaml").replace(**changes)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import statistics
 import subprocess
@@ -14,21 +13,12 @@ from pathlib import Path
 import jax
 
 import crlx
+from tests.conftest import subprocess_env
+from tests.test_cli import TINY_SIZE_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "benchmark.py"
 
-TINY_CRLX_FLAGS = [
-    "--unroll_length", "10",
-    "--batch_size=32",
-    "--updates_per_iteration", "2",
-    "--num_eval_envs=8",
-    "--buffer.max_replay_size=100",
-    "--buffer.min_replay_size", "10",
-    "--actor.width=16",
-    "--critic.width", "16",
-    "--critic.repr_dim=8",
-]
 REPEATS = 3
 SAMPLE_REPEATS = 3
 
@@ -62,9 +52,9 @@ def test_benchmark_script_writes_consistent_json(tmp_path):
         sys.executable, str(SCRIPT), "--env", "point_mass", "--num_envs", "8",
         "--iterations_per_epoch", "2", "--epochs", str(REPEATS),
         "--sample_capacity", "1000", "--sample_calls", "50", "--sample_repeats", str(SAMPLE_REPEATS),
-        "--json", str(out), "--", *TINY_CRLX_FLAGS,
+        "--json", str(out), "--", *TINY_SIZE_FLAGS,
     ]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = subprocess_env()
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     table = ("(a) rollout", "(b) update", "(c) fused epoch", "fused / (rollout + update)", "long / short",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import signal
@@ -18,14 +17,10 @@ import crlx
 from crlx.checkpoint import CheckpointError, latest_step
 from crlx.config import CheckpointConfig
 from crlx.train import main, parse_args
-from tests.conftest import tiny_config
-from tests.test_cli import SRC, TINY_FLAGS
+from tests.conftest import subprocess_env, tiny_config
+from tests.test_cli import TINY_FLAGS
 
 RUN_FLAGS = [f for f in TINY_FLAGS] + ["--num_epochs=8", "--total_env_steps=1280", "--checkpoint.every=2"]
-
-
-def cli_env() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]), "WANDB_SILENT": "true"}
 
 
 def rows(run_dir: Path) -> list[dict]:
@@ -40,13 +35,13 @@ def rows(run_dir: Path) -> list[dict]:
 def test_sigkill_then_resume_is_bit_identical(tmp_path):
     full = subprocess.run(
         [sys.executable, "-m", "crlx.train", *RUN_FLAGS, f"--log.run_dir={tmp_path}", "--log.run_name=full"],
-        env=cli_env(), capture_output=True, text=True, timeout=600,
+        env=subprocess_env(), capture_output=True, text=True, timeout=600,
     )
     assert full.returncode == 0, full.stderr[-2000:]
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "crlx.train", *RUN_FLAGS, f"--log.run_dir={tmp_path}", "--log.run_name=killed"],
-        env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     killed = tmp_path / "killed"
     deadline = time.time() + 300

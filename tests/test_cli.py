@@ -3,37 +3,38 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from tests.conftest import subprocess_env
 
-TINY_FLAGS = [
-    "--env", "point_mass",
-    "--num_envs=8",
+
+TINY_SIZE_FLAGS = [  # small envs count, networks and buffer: compiles in seconds
     "--unroll_length", "10",
     "--batch_size=32",
     "--updates_per_iteration", "2",
-    "--total_env_steps=320",
-    "--num_epochs", "2",
     "--num_eval_envs=8",
     "--buffer.max_replay_size=100",
     "--buffer.min_replay_size", "10",
     "--actor.width=16",
     "--critic.width", "16",
     "--critic.repr_dim=8",
+]
+TINY_FLAGS = [
+    "--env", "point_mass",
+    "--num_envs=8",
+    *TINY_SIZE_FLAGS,
+    "--total_env_steps=320",
+    "--num_epochs", "2",
     "--loss.auto_entropy=True",
     "--log.progress", "False",
 ]
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-           "WANDB_SILENT": "true"}
     return subprocess.run(
-        [sys.executable, "-m", "crlx.train", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "crlx.train", *args], cwd=cwd, env=subprocess_env(), capture_output=True, text=True, timeout=600
     )
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import crlx
-from crlx.config import ActorConfig, BufferConfig, CriticConfig, LogConfig
+from crlx.config import LogConfig
 from crlx.envs import make_env, wrap_for_eval
+from tests.conftest import preset
 
 
 def random_policy_success(env_name: str, num_envs: int, seed: int = 0) -> float:
@@ -33,20 +34,7 @@ def random_policy_success(env_name: str, num_envs: int, seed: int = 0) -> float:
     return float(run(jax.random.PRNGKey(seed)))
 
 
-REACHER = crlx.Config(
-    env="reacher",
-    num_envs=64,
-    unroll_length=50,
-    batch_size=256,
-    updates_per_iteration=32,
-    total_env_steps=320_000,
-    num_epochs=10,
-    num_eval_envs=128,
-    alpha_lr=3e-3,
-    buffer=BufferConfig(max_replay_size=2000, min_replay_size=100),
-    actor=ActorConfig(width=128),
-    critic=CriticConfig(width=128, repr_dim=32),
-)
+REACHER = preset("cpu", total_env_steps=320_000, num_epochs=10)  # the cpu preset, half its budget
 
 
 @pytest.mark.slow

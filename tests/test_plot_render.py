@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +16,8 @@ from PIL import Image
 import crlx
 from crlx.plot import CURVES_FILE, aggregate, group_runs, load_runs, write_learning_curves
 from crlx.render import gl_available, render_rollout, write_video
+from tests.conftest import subprocess_env
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -68,7 +67,7 @@ def check_png(path: Path, size: tuple[int, int] | None = None) -> None:
 
 
 def plot_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    env = subprocess_env()
     return subprocess.run(
         [sys.executable, "-m", "crlx.plot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )

@@ -15,39 +15,32 @@ import pytest
 
 import crlx
 from crlx.sweep import agent_argv, grid, load_sweep, swept
+from tests.conftest import subprocess_env
+from tests.test_cli import TINY_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
 SWEEPS = sorted((ROOT / "configs" / "sweeps").glob("*.yaml"))
 
 # tests/test_cli.py's TINY_FLAGS in the `--key=value` form the agent uses; appended after the
 # agent's argv, so they override the sweep's budget (the last occurrence of a flag wins).
-TINY = {
-    "env": "point_mass",
-    "num_envs": 8,
-    "unroll_length": 10,
-    "batch_size": 32,
-    "updates_per_iteration": 2,
-    "total_env_steps": 320,
-    "num_epochs": 2,
-    "num_eval_envs": 8,
-    "buffer.max_replay_size": 100,
-    "buffer.min_replay_size": 10,
-    "actor.width": 16,
-    "critic.width": 16,
-    "critic.repr_dim": 8,
-    "log.progress": False,
-    "wandb.mode": "disabled",
-}
+def flag_pairs(flags: list[str]) -> dict[str, str]:
+    """{'num_envs': '8', ...} from CLI flags written as `--key=value` or `--key value`."""
+    pairs, rest = {}, list(flags)
+    while rest:
+        key = rest.pop(0).removeprefix("--")
+        if "=" in key:
+            key, value = key.split("=", 1)
+        else:
+            value = rest.pop(0)
+        pairs[key] = value
+    return pairs
+
+
+TINY = {**flag_pairs(TINY_FLAGS), "wandb.mode": "disabled"}
 
 
 def tiny_flags(skip=()) -> list[str]:
     return [f"--{k}={v}" for k, v in TINY.items() if k not in skip]
-
-
-def child_env() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-            "WANDB_SILENT": "true"}
 
 
 def field_paths(obj, prefix: str = "") -> set[str]:
@@ -191,7 +184,7 @@ class Launched:
     def __init__(self, cmd: list[str], cwd: Path):
         self.cmd, self.cwd = cmd, cwd
         self.out, self.err = (cwd / "stdout.txt").open("w"), (cwd / "stderr.txt").open("w")
-        self.proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(), stdout=self.out, stderr=self.err, text=True)
+        self.proc = subprocess.Popen(cmd, cwd=cwd, env=subprocess_env(), stdout=self.out, stderr=self.err, text=True)
 
     def wait(self, timeout: float = 600) -> tuple[int, str, str]:
         code = self.proc.wait(timeout=timeout)
@@ -272,7 +265,7 @@ def test_sweep_local_runs_two_points(launched, tmp_path):
     assert all(line.rstrip(" |").endswith("0") for line in md[2:])
     # --dry-run prints one command per point and runs nothing
     dry = subprocess.run(sweep_local_command(tmp_path / "dry", "--limit", "3", "--dry-run"),
-                         env=child_env(), capture_output=True, text=True, timeout=120)
+                         env=subprocess_env(), capture_output=True, text=True, timeout=120)
     commands = [line for line in dry.stdout.splitlines() if " -m crlx.train " in line]
     assert dry.returncode == 0 and len(commands) == 3 and not (tmp_path / "dry").exists()
     assert all("--wandb.mode=disabled" in c and "--log.run_name=00" in c for c in commands)
