@@ -317,6 +317,27 @@ def test_uniform_over_live_window():
     assert _chisquare(np.bincount(t - ref.live_start, minlength=n_t), np.full(n_t, 1 / n_t)) > P_MIN
 
 
+SHARDS = 4
+_sample_sharded = jax.jit(
+    functools.partial(buffer.sample, batch_size=BATCH, goal_fn=identity, discount=DISCOUNT, num_shards=SHARDS)
+)
+
+
+def test_sharded_sampling_draws_each_block_of_rows_from_its_env_group():
+    """num_shards=n (data-parallel training): rows of block i come from envs [i E/n, (i+1) E/n) only,
+    with the same hindsight rules, and every env and live time step stays equally likely."""
+    for i, (buf, ref) in enumerate(scenario_main() + scenario_wrap()):
+        env, t, genv, gt = _decode(_sample_sharded(buf, jax.random.key(300 + i)), ref)
+        _check_hindsight(env, t, genv, gt, ref)
+        group = np.repeat(np.arange(SHARDS), BATCH // SHARDS)
+        np.testing.assert_array_equal(env // (ref.num_envs // SHARDS), group)
+    buf, ref = scenario_main()[-1]
+    env, t, _, _ = _decode(_sample_sharded(buf, jax.random.key(3)), ref)
+    n_t = ref.count - ref.live_start
+    assert _chisquare(np.bincount(env, minlength=ref.num_envs), np.full(ref.num_envs, 1 / ref.num_envs)) > P_MIN
+    assert _chisquare(np.bincount(t - ref.live_start, minlength=n_t), np.full(n_t, 1 / n_t)) > P_MIN
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. goal strategies
 

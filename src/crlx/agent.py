@@ -20,7 +20,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jax.sharding import Mesh
+
 from crlx import buffer as replay
+from crlx import parallel
 from crlx.config import Config
 from crlx.envs import GoalEnv, make_env, wrap_for_training
 from crlx.losses import actor_loss, alpha_loss, critic_loss
@@ -42,6 +45,7 @@ class Agent:
     actor_tx: optax.GradientTransformation
     critic_tx: optax.GradientTransformation
     alpha_tx: optax.GradientTransformation
+    mesh: Mesh  # devices of the run (see crlx.parallel)
     init: Callable[[jax.Array], TrainState]
     prefill: Callable[[TrainState], TrainState]
     train_epoch: Callable[[TrainState], tuple[TrainState, dict]]
@@ -49,12 +53,17 @@ class Agent:
     update: Callable[[TrainState, jax.Array], tuple[TrainState, dict]]  # one sample + updates; not jitted
 
 
-def make_agent(cfg: Config) -> Agent:
+def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
     """Build everything static for `cfg` (validated first) and the jitted init / prefill / epoch.
 
     With cfg.num_seeds > 1 the jitted functions are vmapped: init takes keys (num_seeds, 2) and
-    every TrainState leaf has a leading seed axis. `collect` and `update` stay per seed."""
+    every TrainState leaf has a leading seed axis. `collect` and `update` stay per seed.
+
+    The state is placed on `mesh` (default: the first cfg.devices devices; see crlx.parallel).
+    With one seed, batches are drawn stratified over cfg.devices env groups whatever the mesh,
+    so a one-device mesh runs the same computation as the multi-device one."""
     cfg.validate()
+    mesh = parallel.make_mesh(cfg.devices) if mesh is None else mesh
     env = make_env(cfg.env, **cfg.env_overrides())
     train_env = wrap_for_training(env)
     state_dim, action_dim = env.state_dim, env.action_size
@@ -71,6 +80,7 @@ def make_agent(cfg: Config) -> Agent:
         strategy=cfg.buffer.goal_strategy,
         discount=cfg.discount,
         random_goal_prob=cfg.buffer.random_goal_prob,
+        num_shards=1 if cfg.num_seeds > 1 else cfg.devices,
     )
 
     def init(key: jax.Array) -> TrainState:
@@ -179,6 +189,14 @@ def make_agent(cfg: Config) -> Agent:
     if cfg.num_seeds > 1:  # one independent agent per leading index; keys (num_seeds, 2)
         init, prefill, train_epoch = jax.vmap(init), jax.vmap(prefill), jax.vmap(train_epoch)
 
+    init_placed, prefill_placed, epoch_placed = {}, {}, {}
+    if mesh.size > 1:
+        keys = jnp.zeros((cfg.num_seeds, 2) if cfg.num_seeds > 1 else (2,), jnp.uint32)
+        shardings = parallel.state_shardings(mesh, jax.eval_shape(init, keys), cfg.num_seeds > 1)
+        init_placed = {"out_shardings": shardings}
+        prefill_placed = {"in_shardings": (shardings,), "out_shardings": shardings}
+        epoch_placed = {"in_shardings": (shardings,), "out_shardings": (shardings, parallel.replicated(mesh))}
+
     return Agent(
         cfg=cfg,
         env=env,
@@ -187,9 +205,10 @@ def make_agent(cfg: Config) -> Agent:
         actor_tx=actor_tx,
         critic_tx=critic_tx,
         alpha_tx=alpha_tx,
-        init=jax.jit(init),
-        prefill=jax.jit(prefill, donate_argnums=0),
-        train_epoch=jax.jit(train_epoch, donate_argnums=0),
+        mesh=mesh,
+        init=jax.jit(init, **init_placed),
+        prefill=jax.jit(prefill, donate_argnums=0, **prefill_placed),
+        train_epoch=jax.jit(train_epoch, donate_argnums=0, **epoch_placed),
         collect=collect,
         update=update,
     )

@@ -17,6 +17,7 @@ Every step is O(batch): no (T, T) matrices, no scans over episodes.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import jax
@@ -64,13 +65,13 @@ def insert(buf: BufferState, traj: Transition) -> BufferState:
     slots = abs_t % cap
     done = traj.done.astype(jnp.int32)  # (T, E)
     ep = buf.next_ep[None, :] + jnp.cumsum(done, axis=0) - done  # (T, E): id of each step's episode
-    env_idx = jnp.broadcast_to(jnp.arange(buf.num_envs, dtype=jnp.int32)[None, :], ep.shape)
-    abs_grid = jnp.broadcast_to(abs_t[:, None], ep.shape)
+    # one scatter per env column (vmapped over the env axis), so an env-sharded buffer stays local
+    ep_end = jax.vmap(lambda col, ids: col.at[ids % cap].max(abs_t), in_axes=1, out_axes=1)(buf.ep_end, ep)
     return buf.replace(
         states=buf.states.at[slots].set(traj.state.astype(jnp.float32)),
         actions=buf.actions.at[slots].set(traj.action.astype(jnp.float32)),
         ep_id=buf.ep_id.at[slots].set(ep),
-        ep_end=buf.ep_end.at[ep % cap, env_idx].max(abs_grid),
+        ep_end=ep_end,
         next_ep=buf.next_ep + done.sum(axis=0),
         count=buf.count + steps,
     )
@@ -126,12 +127,20 @@ def sample(
     strategy: str = "geometric",
     discount: float = 0.99,
     random_goal_prob: float = 0.0,
+    num_shards: int = 1,
 ) -> Batch:
     """Draw (s_t, a_t, g) with g = goal_fn(s_{t+k}) from the same env and episode.
 
     With probability `random_goal_prob` g is instead goal_fn of a uniformly random live state.
     Shapes: state (B, state_dim), action (B, action_dim), goal (B, goal_dim).
+
+    num_shards > 1 stratifies the draw: the envs are split into num_shards equal contiguous groups
+    and rows [i B/n, (i+1) B/n) of the batch come from group i (key split n ways). Every env is
+    still drawn with probability 1/num_envs per row on average; with the env axis sharded over n
+    devices every gather stays on its device.
     """
+    if num_shards > 1:
+        return _sample_sharded(buf, key, batch_size, goal_fn, strategy, discount, random_goal_prob, num_shards)
     cap = buf.capacity
     k_idx, k_mix, k_env, k_t = jax.random.split(key, 4)
     env, t, goal_t = sample_indices(buf, k_idx, batch_size, strategy, discount)
@@ -144,3 +153,30 @@ def sample(
         use_random = jax.random.uniform(k_mix, (batch_size, 1)) < random_goal_prob
         goal = jnp.where(use_random, random_goal, goal)
     return Batch(state=buf.states[t % cap, env], action=buf.actions[t % cap, env], goal=goal)
+
+
+def _sample_sharded(buf, key, batch_size, goal_fn, strategy, discount, random_goal_prob, num_shards) -> Batch:
+    """`sample` vmapped over num_shards env groups: env axis (E,) viewed as (n, E/n), no copy."""
+
+    def split(x: jax.Array, axis: int) -> jax.Array:
+        return x.reshape(x.shape[:axis] + (num_shards, x.shape[axis] // num_shards) + x.shape[axis + 1 :])
+
+    groups = BufferState(
+        states=split(buf.states, 1),
+        actions=split(buf.actions, 1),
+        ep_id=split(buf.ep_id, 1),
+        ep_end=split(buf.ep_end, 1),
+        next_ep=split(buf.next_ep, 0),
+        count=buf.count,
+    )
+    axes = BufferState(states=1, actions=1, ep_id=1, ep_end=1, next_ep=0, count=None)
+    per_group = functools.partial(
+        sample,
+        batch_size=batch_size // num_shards,
+        goal_fn=goal_fn,
+        strategy=strategy,
+        discount=discount,
+        random_goal_prob=random_goal_prob,
+    )
+    batch = jax.vmap(per_group, in_axes=(axes, 0))(groups, jax.random.split(key, num_shards))
+    return jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), batch)

@@ -164,6 +164,9 @@ class Config:
     num_seeds: int = 1
     """independent agents trained together in one process (vmapped: one compile; each its own
     networks, envs and buffer) with seeds seed, seed+1, ...; each logs to <run dir>/seed_<s>/"""
+    num_devices: int = 1
+    """devices to train on (0 = all). With one seed: data parallel, envs, buffer and batch
+    split over devices, gradients of the global batch; with num_seeds > 1: seeds split over devices"""
     total_env_steps: int = 10_000_000
     """training env steps (excluding prefill); rounded up to whole iterations per epoch"""
     num_epochs: int = 50
@@ -248,6 +251,39 @@ class Config:
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
 
+    @property
+    def devices(self) -> int:
+        """Devices the run uses: num_devices, or every device when it is 0 (all processes' devices
+        after jax.distributed.initialize())."""
+        import jax
+
+        return self.num_devices or jax.device_count()
+
+    def _validate_devices(self) -> None:
+        import jax
+
+        available = jax.device_count()
+        if self.num_devices < 0 or self.num_devices > available:
+            raise ConfigError(
+                f"num_devices={self.num_devices} but {available} device(s) are visible "
+                f"({jax.default_backend()}); set num_devices between 1 and {available}, or 0 for all."
+            )
+        n = self.devices
+        if self.num_seeds > 1:
+            if self.num_seeds % n:
+                raise ConfigError(
+                    f"num_seeds={self.num_seeds} is not a multiple of num_devices={n}: with several seeds the "
+                    "devices split the seeds; choose num_seeds as a multiple of num_devices."
+                )
+            return
+        for name in ("num_envs", "batch_size", "num_eval_envs"):
+            value = getattr(self, name)
+            if value % n:
+                raise ConfigError(
+                    f"{name}={value} is not a multiple of num_devices={n}: data-parallel training splits it over "
+                    f"devices; set {name} to a multiple such as {n * max(1, value // n)}."
+                )
+
     def validate(self) -> "Config":
         """Raise ConfigError for values that cannot work; returns self for chaining."""
         from crlx.envs import ENVS, unknown_env_message
@@ -283,6 +319,7 @@ class Config:
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"{name} must be > 0, got {value}.")
+        self._validate_devices()
         for prefix, net in (("actor", self.actor), ("critic", self.critic)):
             if net.depth % net.block_size:
                 raise ConfigError(

@@ -14,6 +14,9 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from jax.sharding import Mesh
+
+from crlx import parallel
 from crlx.envs import GoalEnv, wrap_for_eval
 from crlx.networks import Actor
 
@@ -24,14 +27,21 @@ def deterministic_action(actor: Actor, actor_params, obs: jax.Array) -> jax.Arra
     return jnp.tanh(mean)
 
 
-def make_evaluate(env: GoalEnv, actor: Actor, num_envs: int, num_seeds: int = 1) -> Callable[[dict, jax.Array], dict]:
+def make_evaluate(
+    env: GoalEnv, actor: Actor, num_envs: int, num_seeds: int = 1, mesh: Mesh | None = None
+) -> Callable[[dict, jax.Array], dict]:
     """Returns jitted `evaluate(actor_params, key) -> {"eval/...": scalar}`; with num_seeds > 1
-    vmapped over a leading seed axis of params and keys (metrics (num_seeds,))."""
+    vmapped over a leading seed axis of params and keys (metrics (num_seeds,)). With a one-seed
+    run on a multi-device `mesh` the eval envs are split over its devices."""
     eval_env = wrap_for_eval(env)
     length = env.spec.episode_length
+    split_envs = mesh is not None and mesh.size > 1 and num_seeds == 1
 
     def evaluate(actor_params, key: jax.Array) -> dict:
-        state = eval_env.reset(jax.random.split(key, num_envs))
+        keys = jax.random.split(key, num_envs)
+        if split_envs:
+            keys = jax.lax.with_sharding_constraint(keys, parallel.batch_sharding(mesh))
+        state = eval_env.reset(keys)
 
         def step(carry, _):
             state, alive = carry

@@ -136,7 +136,7 @@ def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
     cfg.validate()
     agent = make_agent(cfg)
     seeds = Seeds(cfg)
-    evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.num_seeds)
+    evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.num_seeds, agent.mesh)
     init_key, eval_key = seeds.keys()
     parent, dirs = run_dirs(cfg, seeds, None if resume is None else Path(resume))
     t0 = time.perf_counter()
