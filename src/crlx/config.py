@@ -159,6 +159,8 @@ class Config:
     """override the env's success threshold (default: the env's own)"""
     backend: str | None = None
     """override the env's physics backend, e.g. mjx or generalized (default: the env's own)"""
+    goal_space: str | None = None
+    """the env's goal space (achieved-goal function), e.g. ball_and_torso for ant_ball (default: the env's first)"""
     seed: int = 0
     """PRNG seed for networks, envs and sampling"""
     num_seeds: int = 1
@@ -231,7 +233,7 @@ class Config:
     def env_overrides(self) -> dict:
         """Keyword overrides passed to `make_env` (only the ones set)."""
         out = {}
-        for name in ("episode_length", "success_threshold", "backend"):
+        for name in ("episode_length", "success_threshold", "backend", "goal_space"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

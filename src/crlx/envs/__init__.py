@@ -10,15 +10,35 @@ import difflib
 import inspect
 from typing import Callable
 
-from crlx.envs.ant import Ant
+from crlx.envs.ant import Ant, AntBall, AntPush, AntRandomStart
 from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
+from crlx.envs.maze import LAYOUTS, AntBallMaze, AntMaze, PointMaze
 from crlx.envs.point_mass import PointMass
 from crlx.envs.reacher import Reacher
+
+
+def with_layout(cls: type, layout: str) -> Callable[..., GoalEnv]:
+    """`cls` with its maze layout fixed: the factory's options are cls's minus `layout`."""
+
+    def factory(**overrides) -> GoalEnv:
+        return cls(layout=layout, **overrides)
+
+    signature = inspect.signature(cls)
+    factory.__signature__ = signature.replace(parameters=[p for n, p in signature.parameters.items() if n != "layout"])
+    factory.__doc__ = f"{cls.__name__} on the {layout!r} layout."
+    return factory
+
 
 ENVS: dict[str, Callable[..., GoalEnv]] = {
     "point_mass": PointMass,
     "reacher": Reacher,
     "ant": Ant,
+    "ant_random_start": AntRandomStart,
+    "ant_ball": AntBall,
+    "ant_push": AntPush,
+    **{f"point_{layout}_maze": with_layout(PointMaze, layout) for layout in LAYOUTS},
+    **{f"ant_{layout}_maze": with_layout(AntMaze, layout) for layout in LAYOUTS},
+    "ant_ball_maze": AntBallMaze,
 }
 
 

@@ -1,56 +1,102 @@
-"""Ant quadruped (MJCF scene `ant.xml`): walk the torso to a goal point on the floor.
+"""Ant quadruped tasks on the MJCF scene `ant.xml` (extra bodies added at load time with MjSpec).
 
-state (state_dim 29) = qpos (15: torso xyz, torso quaternion wxyz, 8 joint angles)
-                       ++ qvel (14: torso linear and angular velocity, 8 joint velocities)
-goal_indices = (0, 1): the torso xy; goal_dim 2
+Common to every ant env:
+state = qpos ++ qvel of the whole scene: the ant's 15 qpos (torso xyz, torso quaternion wxyz,
+        8 joint angles) and 14 qvel come first, then any free bodies the task adds (ball, block:
+        7 qpos, 6 qvel each), so state_dim = 29 for the plain ant and 42 with one extra body
 action = 8 joint torque commands in [-1, 1] (hip, ankle per leg; motor gear 75)
-goal = goal_distance * (cos a, sin a), a ~ U(-pi, pi): a point on a circle around the origin
-start: the scene's "home" keyframe + U(-0.1, 0.1) on every qpos (quaternion renormalized),
-       qvel ~ 0.1 * N(0, 1)
+start: the "home" keyframe + U(-0.1, 0.1) on the ant's qpos (quaternion renormalized),
+       ant qvel ~ 0.1 * N(0, 1), then the task places the torso xy and its extra bodies
 done: torso z outside healthy_z_range (when terminate_when_unhealthy), else only by time
-reward = -||torso_xy - g||
-dt = 0.05 s (timestep 0.01, n_frames 5); backends "mjx" (default) and "generalized"
+reward = -dist; dt = 0.05 s (timestep 0.01, n_frames 5); backends "mjx" (default), "generalized"
+
+Tasks:
+ant               torso xy to a goal on a circle of radius goal_distance (10 m) around the start
+ant_random_start  torso starts anywhere in [-start_range, start_range]^2, goal anywhere in
+                  [-goal_range, goal_range]^2 (5 m each)
+ant_ball          soccer: the ball (radius 0.25 m) starts 1.5 m from the torso in a random direction,
+                  the goal is goal_distance (3 m) from the ball in a random direction. Goal spaces
+                  "ball" (ball xy, default) and "ball_and_torso" (ball xy ++ torso xy, commanding
+                  the ball at g and the torso 1 m from g on the side it came from)
+ant_push          a movable block (0.6 m cube, 5 kg) plugs a corridor (walls at y = +-1.2 m from
+                  x = 1 to 5 m); the torso goal lies past the corridor's end
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 from brax.envs.base import State
 
 from crlx.envs.base import EnvSpec
 from crlx.envs.physics import PhysicsGoalEnv, check_positive
 
+ANT_QPOS, ANT_QVEL = 15, 14
+"""size of the ant's own qpos (free joint 7 + 8 hinges) and qvel (6 + 8)"""
 
-class Ant(PhysicsGoalEnv):
-    """Quadruped navigation; success when the torso xy is within `success_threshold` (m) of the goal."""
 
-    state_dim = 29
+def add_free_body(spec: mujoco.MjSpec, name: str, geom_type: mujoco.mjtGeom, size, mass: float, rgba, pos=(0, 0, 0)):
+    """A free body with one geom that touches the floor, walls, the ant and other free bodies."""
+    body = spec.worldbody.add_body(name=name, pos=list(pos))
+    body.add_freejoint(name=name)
+    body.add_geom(name=name, type=geom_type, size=list(size), mass=mass, rgba=list(rgba), contype=1, conaffinity=1,
+                  condim=3, friction=[1.0, 0.5, 0.5])
+
+
+def add_wall(spec: mujoco.MjSpec, name: str, center, half_size, rgba=(0.55, 0.5, 0.45, 1)):
+    """A static box that the ant and free bodies collide with (but not the floor or other walls)."""
+    spec.worldbody.add_geom(name=name, type=mujoco.mjtGeom.mjGEOM_BOX, pos=list(center), size=list(half_size),
+                            rgba=list(rgba), contype=1, conaffinity=0, condim=3)
+
+
+def random_direction(rng: jax.Array) -> jax.Array:
+    angle = jax.random.uniform(rng, (), minval=-jnp.pi, maxval=jnp.pi)
+    return jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+
+
+class AntBase(PhysicsGoalEnv):
+    """The shared ant machinery; tasks override `place` (start layout) and `sample_goal`."""
+
     goal_indices = (0, 1)
     backends = ("mjx", "generalized")
     """brax's 'positional' and 'spring' pipelines blow up or ignore damping on this scene at dt 0.01"""
 
     def __init__(
         self,
-        episode_length: int = 1000,
-        success_threshold: float = 0.5,
-        backend: str = "mjx",
-        goal_distance: float = 10.0,
-        terminate_when_unhealthy: bool = True,
-        healthy_z_range: tuple[float, float] = (0.2, 1.0),
+        name: str,
+        episode_length: int,
+        success_threshold: float,
+        backend: str,
+        terminate_when_unhealthy: bool,
+        healthy_z_range: tuple[float, float],
+        goal_space: str | None,
+        edit: Callable[[mujoco.MjSpec], None] | None = None,
     ):
-        check_positive(
-            "ant", episode_length=episode_length, success_threshold=success_threshold, goal_distance=goal_distance
-        )
+        check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
         if len(healthy_z_range) != 2 or not healthy_z_range[0] < healthy_z_range[1]:
-            raise ValueError(f"ant: healthy_z_range must be (low, high) with low < high, got {healthy_z_range!r}")
+            raise ValueError(f"{name}: healthy_z_range must be (low, high) with low < high, got {healthy_z_range!r}")
         self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
-        self.goal_distance = float(goal_distance)
         self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
         self.healthy_z_range = (float(healthy_z_range[0]), float(healthy_z_range[1]))
-        super().__init__("ant.xml", backend=backend, n_frames=5)
+        super().__init__("ant.xml", backend=backend, n_frames=5, edit=edit)
+        self.state_dim = self.mj_model.nq + self.mj_model.nv
         self._home = np.array(self.mj_model.key_qpos[0], dtype=np.float32)
+        self.select_goal_space(goal_space)
+
+    def qvel_index(self, qpos_index: int) -> int:
+        """State index of qvel entry `i` is nq + i; this maps a qpos index of the state to it."""
+        return self.mj_model.nq + qpos_index
+
+    def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        """Set the start torso xy (q[0:2]) and the extra bodies' qpos; default: leave home."""
+        return q
+
+    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        raise NotImplementedError
 
     def _state_vec(self, pipeline_state) -> jax.Array:
         return jnp.concatenate([pipeline_state.q, pipeline_state.qd])
@@ -63,15 +109,155 @@ class Ant(PhysicsGoalEnv):
         return jnp.where((z < low) | (z > high), 1.0, 0.0)
 
     def reset(self, rng: jax.Array) -> State:
-        q_rng, qd_rng, goal_rng = jax.random.split(rng, 3)
-        q = jnp.asarray(self._home) + jax.random.uniform(q_rng, self._home.shape, minval=-0.1, maxval=0.1)
+        q_rng, qd_rng, place_rng, goal_rng = jax.random.split(rng, 4)
+        noise = jax.random.uniform(q_rng, (ANT_QPOS,), minval=-0.1, maxval=0.1)
+        q = jnp.asarray(self._home).at[:ANT_QPOS].add(noise)
         q = q.at[3:7].set(q[3:7] / jnp.linalg.norm(q[3:7]))
-        qd = 0.1 * jax.random.normal(qd_rng, (self.sys.qd_size(),))
+        q = self.place(place_rng, q)
+        qd = jnp.zeros((self.sys.qd_size(),)).at[:ANT_QVEL].set(0.1 * jax.random.normal(qd_rng, (ANT_QVEL,)))
         pipeline_state = self.pipeline_init(q, qd)
-        angle = jax.random.uniform(goal_rng, (), minval=-jnp.pi, maxval=jnp.pi)
-        goal = self.goal_distance * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
-        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
+        return self.first_state(pipeline_state, self._state_vec(pipeline_state), self.sample_goal(goal_rng, q))
 
     def step(self, state: State, action: jax.Array) -> State:
         pipeline_state = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
         return self.next_state(state, pipeline_state, self._state_vec(pipeline_state), self._done(pipeline_state))
+
+
+class Ant(AntBase):
+    """Quadruped navigation; success when the torso xy is within `success_threshold` (m) of the goal."""
+
+    def __init__(
+        self,
+        episode_length: int = 1000,
+        success_threshold: float = 0.5,
+        backend: str = "mjx",
+        goal_distance: float = 10.0,
+        terminate_when_unhealthy: bool = True,
+        healthy_z_range: tuple[float, float] = (0.2, 1.0),
+        goal_space: str | None = None,
+    ):
+        check_positive("ant", goal_distance=goal_distance)
+        self.goal_distance = float(goal_distance)
+        super().__init__("ant", episode_length, success_threshold, backend, terminate_when_unhealthy, healthy_z_range,
+                         goal_space)
+
+    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        return self.goal_distance * random_direction(rng)
+
+
+class AntRandomStart(AntBase):
+    """Start anywhere in a square, goal anywhere in a square (independent draws)."""
+
+    def __init__(
+        self,
+        episode_length: int = 1000,
+        success_threshold: float = 0.5,
+        backend: str = "mjx",
+        start_range: float = 5.0,
+        goal_range: float = 5.0,
+        terminate_when_unhealthy: bool = True,
+        healthy_z_range: tuple[float, float] = (0.2, 1.0),
+        goal_space: str | None = None,
+    ):
+        check_positive("ant_random_start", start_range=start_range, goal_range=goal_range)
+        self.start_range, self.goal_range = float(start_range), float(goal_range)
+        super().__init__("ant_random_start", episode_length, success_threshold, backend, terminate_when_unhealthy,
+                         healthy_z_range, goal_space)
+
+    def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        return q.at[:2].set(jax.random.uniform(rng, (2,), minval=-self.start_range, maxval=self.start_range))
+
+    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        return jax.random.uniform(rng, (2,), minval=-self.goal_range, maxval=self.goal_range)
+
+
+BALL_RADIUS = 0.25
+
+
+class AntBall(AntBase):
+    """Ant soccer: push the ball to the goal."""
+
+    TORSO_OFFSET = 1.0
+    """ball_and_torso: the commanded torso spot lies this far from the ball goal, toward the ball's start"""
+
+    def __init__(
+        self,
+        episode_length: int = 1000,
+        success_threshold: float = 0.5,
+        backend: str = "mjx",
+        goal_distance: float = 3.0,
+        ball_distance: float = 1.5,
+        terminate_when_unhealthy: bool = True,
+        healthy_z_range: tuple[float, float] = (0.2, 1.0),
+        goal_space: str | None = None,
+    ):
+        check_positive("ant_ball", goal_distance=goal_distance, ball_distance=ball_distance)
+        self.goal_distance, self.ball_distance = float(goal_distance), float(ball_distance)
+
+        def edit(spec: mujoco.MjSpec) -> None:
+            add_free_body(spec, "ball", mujoco.mjtGeom.mjGEOM_SPHERE, (BALL_RADIUS, 0, 0), 0.5, (0.9, 0.9, 0.9, 1),
+                          pos=(self.ball_distance, 0, BALL_RADIUS))
+
+        super().__init__("ant_ball", episode_length, success_threshold, backend, terminate_when_unhealthy,
+                         healthy_z_range, goal_space, edit)
+        self.ball_q = self.joint_qpos("ball")
+        self.goal_indices = (self.ball_q, self.ball_q + 1)
+
+    def goal_spaces(self):
+        ball = lambda s: s[..., self.ball_q : self.ball_q + 2]  # noqa: E731
+        return {"ball": ball, "ball_and_torso": lambda s: jnp.concatenate([ball(s), s[..., 0:2]], axis=-1)}
+
+    def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        ball_xy = q[:2] + self.ball_distance * random_direction(rng)
+        return q.at[self.ball_q : self.ball_q + 3].set(jnp.append(ball_xy, BALL_RADIUS))
+
+    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        ball_xy = q[self.ball_q : self.ball_q + 2]
+        direction = random_direction(rng)
+        goal = ball_xy + self.goal_distance * direction
+        if self.goal_space == "ball_and_torso":
+            return jnp.concatenate([goal, goal - self.TORSO_OFFSET * direction])
+        return goal
+
+
+class AntPush(AntBase):
+    """A block plugs a corridor between the ant and its goal; the ant must push it through."""
+
+    BLOCK_HALF = 0.3
+    CORRIDOR = (1.0, 5.0, 1.2)
+    """corridor x from, x to, half width (m); the walls are 0.2 m thick and 0.6 m high"""
+
+    def __init__(
+        self,
+        episode_length: int = 1000,
+        success_threshold: float = 0.5,
+        backend: str = "mjx",
+        goal_range: float = 1.0,
+        terminate_when_unhealthy: bool = True,
+        healthy_z_range: tuple[float, float] = (0.2, 1.0),
+        goal_space: str | None = None,
+    ):
+        check_positive("ant_push", goal_range=goal_range)
+        self.goal_range = float(goal_range)
+        x0, x1, half_width = self.CORRIDOR
+
+        def edit(spec: mujoco.MjSpec) -> None:
+            for side in (-1, 1):
+                add_wall(spec, f"corridor_{'left' if side > 0 else 'right'}",
+                         ((x0 + x1) / 2, side * (half_width + 0.1), 0.3), ((x1 - x0) / 2, 0.1, 0.3))
+            half = self.BLOCK_HALF
+            add_free_body(spec, "block", mujoco.mjtGeom.mjGEOM_BOX, (half, half, half), 5.0, (0.3, 0.5, 0.8, 1),
+                          pos=(x0 + 1.0, 0, half))
+
+        super().__init__("ant_push", episode_length, success_threshold, backend, terminate_when_unhealthy,
+                         healthy_z_range, goal_space, edit)
+        self.block_q = self.joint_qpos("block")
+
+    def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        y = jax.random.uniform(rng, (), minval=-0.5, maxval=0.5)
+        return q.at[self.block_q + 1].set(y)
+
+    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        far = self.CORRIDOR[1] + 1.5
+        offset = jax.random.uniform(rng, (2,), minval=-self.goal_range, maxval=self.goal_range)
+        return jnp.array([far, 0.0]) + offset

@@ -4,7 +4,11 @@ A `GoalEnv` is a brax `Env` whose observation is `concat(state, goal)`:
 
     obs[..., :state_dim]   the state s
     obs[..., state_dim:]   the commanded goal g, shape (goal_dim,)
-    achieved goal          s[goal_indices]
+    achieved goal          achieved_goal(s): s[goal_indices] in the default goal space
+
+Goal spaces: an env may offer named alternative achieved-goal functions (`goal_spaces()`, e.g.
+object position, or object position plus gripper-minus-object offset), picked with the
+`goal_space` option; the env then also commands goals of that space.
 
 Every `State` it returns carries `metrics["dist"] = ||s[goal_indices] - g||` and
 `metrics["success"] = dist < success_threshold` (as float 0/1), and `info["goal"]`.
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -34,16 +38,40 @@ class EnvSpec:
     """physics backend: 'jax' (pure JAX), 'mjx', or a brax pipeline ('generalized', 'positional', 'spring')"""
 
 
+GoalFn = Callable[[jax.Array], jax.Array]
+"""(..., state_dim) -> (..., goal_dim)"""
+
+
 class GoalEnv(Env, abc.ABC):
-    """A goal-conditioned brax env. Subclasses set `state_dim`, `goal_indices`, `spec`."""
+    """A goal-conditioned brax env. Subclasses set `state_dim`, `goal_indices`, `spec`, and may
+    offer more goal spaces by overriding `goal_spaces` (then commanding goals per `goal_space`)."""
 
     state_dim: int
     goal_indices: tuple[int, ...]
+    """state indices of the achieved goal in the default goal space"""
     spec: EnvSpec
+    goal_space: str = "default"
+    """the selected goal space (a key of goal_spaces())"""
+
+    def goal_spaces(self) -> dict[str, GoalFn]:
+        """Named achieved-goal functions; the first is the default. Base: s[goal_indices]."""
+        return {"default": self.select_goal_indices}
+
+    def select_goal_indices(self, state_vec: jax.Array) -> jax.Array:
+        return jnp.take(state_vec, jnp.asarray(self.goal_indices), axis=-1)
+
+    def select_goal_space(self, goal_space: str | None) -> None:
+        """Set `goal_space` (None: the default); ValueError naming the options when unknown."""
+        names = list(self.goal_spaces())
+        if goal_space is None:
+            goal_space = names[0]
+        if goal_space not in names:
+            raise ValueError(f"{type(self).__name__}: goal_space must be one of {names}, got {goal_space!r}")
+        self.goal_space = goal_space
 
     @property
     def goal_dim(self) -> int:
-        return len(self.goal_indices)
+        return int(jax.eval_shape(self.achieved_goal, jax.ShapeDtypeStruct((self.state_dim,), jnp.float32)).shape[-1])
 
     @property
     def observation_size(self) -> int:
@@ -53,7 +81,7 @@ class GoalEnv(Env, abc.ABC):
 
     def achieved_goal(self, state_vec: jax.Array) -> jax.Array:
         """(..., state_dim) -> (..., goal_dim): the part of the state that the goal commands."""
-        return jnp.take(state_vec, jnp.asarray(self.goal_indices), axis=-1)
+        return self.goal_spaces()[self.goal_space](state_vec)
 
     def goal_metrics(self, state_vec: jax.Array, goal: jax.Array) -> dict[str, jax.Array]:
         """{'dist': ||achieved - goal||_2, 'success': float(dist < threshold)}."""

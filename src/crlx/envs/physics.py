@@ -8,6 +8,7 @@ GoalEnv first, so `observation_size` comes from `jax.eval_shape` rather than a h
 from __future__ import annotations
 
 import warnings
+from typing import Callable
 
 import mujoco
 from brax.envs.base import PipelineEnv
@@ -31,12 +32,16 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
     backends: tuple[str, ...] = BACKENDS
     """the backends this env accepts (a subset of BACKENDS)"""
 
-    def __init__(self, asset: str, backend: str, n_frames: int):
+    def __init__(self, asset: str, backend: str, n_frames: int, edit: Callable[[mujoco.MjSpec], None] | None = None):
+        """`edit`, when given, changes the parsed scene (e.g. adds maze walls or a ball) before compiling."""
         if backend not in self.backends:
             raise ValueError(f"{type(self).__name__}: backend must be one of {list(self.backends)}, got {backend!r}")
         if n_frames < 1:
             raise ValueError(f"{type(self).__name__}: n_frames must be >= 1, got {n_frames}")
-        self.mj_model = mujoco.MjModel.from_xml_path(str(asset_path(asset)))
+        spec = mujoco.MjSpec.from_file(str(asset_path(asset)))
+        if edit is not None:
+            edit(spec)
+        self.mj_model = spec.compile()
         with warnings.catch_warnings():  # brax's "pipelines are not actively maintained" notice
             warnings.filterwarnings("ignore", message="Brax System", category=UserWarning)
             sys = mjcf.load_model(self.mj_model)  # note: writes +-inf into mj_model's unlimited ranges
@@ -45,6 +50,20 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
     @property
     def backend(self) -> str:
         return self.spec.backend
+
+    def joint_qpos(self, name: str) -> int:
+        """First qpos index of joint `name` (a free joint spans 7: xyz, quaternion wxyz)."""
+        return int(self.mj_model.jnt_qposadr[self._id(mujoco.mjtObj.mjOBJ_JOINT, name)])
+
+    def joint_qvel(self, name: str) -> int:
+        """First qvel index of joint `name` (a free joint spans 6)."""
+        return int(self.mj_model.jnt_dofadr[self._id(mujoco.mjtObj.mjOBJ_JOINT, name)])
+
+    def _id(self, kind: mujoco.mjtObj, name: str) -> int:
+        index = mujoco.mj_name2id(self.mj_model, kind, name)
+        if index < 0:
+            raise ValueError(f"{type(self).__name__}: no {kind.name[6:].lower()} named {name!r} in the scene")
+        return index
 
     def body_index(self, name: str) -> int:
         """Index of MJCF body `name` into brax link arrays (pipeline_state.x.pos; world excluded)."""

@@ -28,6 +28,7 @@ class PointMass(GoalEnv):
         arena: float = 1.0,
         max_step: float = 0.1,
         backend: str = "jax",
+        goal_space: str | None = None,
     ):
         if backend != "jax":
             raise ValueError(f"point_mass: backend must be 'jax' (it has no physics engine), got {backend!r}")
@@ -36,6 +37,7 @@ class PointMass(GoalEnv):
         self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
         self.arena = arena
         self.max_step = max_step
+        self.select_goal_space(goal_space)
 
     @property
     def action_size(self) -> int:

@@ -43,6 +43,7 @@ class Reacher(PhysicsGoalEnv):
         backend: str = "mjx",
         goal_min_radius: float = 0.05,
         goal_max_radius: float = 0.2,
+        goal_space: str | None = None,
     ):
         check_positive("reacher", episode_length=episode_length, success_threshold=success_threshold)
         if not 0.0 <= goal_min_radius <= goal_max_radius:
@@ -60,6 +61,7 @@ class Reacher(PhysicsGoalEnv):
         self._forearm = self.body_index("forearm")
         tip_geom = mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_GEOM, "fingertip")
         self._tip_offset = np.array(self.mj_model.geom_pos[tip_geom], dtype=np.float32)  # in the forearm frame
+        self.select_goal_space(goal_space)
 
     def _state_vec(self, pipeline_state) -> jax.Array:
         q, qd = pipeline_state.q, pipeline_state.qd
