@@ -118,6 +118,20 @@ def test_goal_distribution(rollout: Rollout):
         assert (radius >= env.goal_min_radius - 1e-6).all() and (radius <= env.goal_max_radius + 1e-6).all()
     elif rollout.name == "ant":
         np.testing.assert_allclose(radius, env.goal_distance, rtol=1e-5)
+    elif rollout.name == "ant_ball":  # goal_distance from the ball's start, ball_distance from the torso
+        first = rollout.states[0]
+        ball = first.obs[:, list(env.goal_indices)]
+        np.testing.assert_allclose(np.linalg.norm(first.info["goal"] - ball, axis=-1), env.goal_distance, rtol=1e-3)
+        np.testing.assert_allclose(np.linalg.norm(ball - first.obs[:, :2], axis=-1), env.ball_distance, atol=0.15)
+    elif rollout.name == "cheetah":
+        assert ((np.abs(radius) >= env.goal_min - 1e-6) & (np.abs(radius) <= env.goal_max + 1e-6)).all()
+    elif hasattr(env, "maze"):  # goals in goal cells, starts in start cells
+        maze = env.maze
+        for state in rollout.states:
+            rows, cols = (np.asarray(i) for i in maze.cell_of(state.info["goal"]))
+            assert all(maze.rows[r][c] == "G" for r, c in zip(rows, cols)), rollout.name
+        rows, cols = (np.asarray(i) for i in maze.cell_of(rollout.states[0].obs[:, :2]))
+        assert all(maze.rows[r][c] == "S" for r, c in zip(rows, cols)), rollout.name
 
 
 def test_unknown_env_name_suggests_close_match():

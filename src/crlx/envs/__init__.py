@@ -12,6 +12,7 @@ from typing import Callable
 
 from crlx.envs.ant import Ant, AntBall, AntPush, AntRandomStart
 from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
+from crlx.envs.cheetah import Cheetah
 from crlx.envs.maze import LAYOUTS, AntBallMaze, AntMaze, PointMaze
 from crlx.envs.point_mass import PointMass
 from crlx.envs.reacher import Reacher
@@ -32,6 +33,7 @@ def with_layout(cls: type, layout: str) -> Callable[..., GoalEnv]:
 ENVS: dict[str, Callable[..., GoalEnv]] = {
     "point_mass": PointMass,
     "reacher": Reacher,
+    "cheetah": Cheetah,
     "ant": Ant,
     "ant_random_start": AntRandomStart,
     "ant_ball": AntBall,
