@@ -19,7 +19,6 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import optax
-
 from jax.sharding import Mesh
 
 from crlx import buffer as replay
