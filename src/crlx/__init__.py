@@ -4,12 +4,20 @@ Public API: Config, train, make_env, make_policy, ENERGIES, LOSSES, ENVS,
 register_energy, register_loss.
 """
 
-from crlx.config import Config, ConfigError
-from crlx.contrastive import LOSSES, register_loss
-from crlx.energy import ENERGIES, register_energy
-from crlx.envs import ENVS, make_env
-from crlx.policy import make_policy
-from crlx.trainer import TrainResult, train
+import os
+
+# XLA's CPU fusion emitters make MJX scenes with ball and box contacts compile and run far slower
+# (docs/BENCHMARKS.md); turned off unless XLA_FLAGS already sets them. Read when JAX starts its
+# CPU backend, so it applies when crlx is imported before the first JAX computation.
+if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false").strip()
+
+from crlx.config import Config, ConfigError  # noqa: E402
+from crlx.contrastive import LOSSES, register_loss  # noqa: E402
+from crlx.energy import ENERGIES, register_energy  # noqa: E402
+from crlx.envs import ENVS, make_env  # noqa: E402
+from crlx.policy import make_policy  # noqa: E402
+from crlx.trainer import TrainResult, train  # noqa: E402
 
 __all__ = [
     "Config",
