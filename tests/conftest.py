@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("WANDB_SILENT", "true")
-# Shorter MJX compiles on CPU, same run speed (docs/BENCHMARKS.md); must precede jax start-up.
-if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false").strip()
 
 from pathlib import Path
 

@@ -53,6 +53,14 @@ def add_wall(spec: mujoco.MjSpec, name: str, center, half_size, rgba=(0.55, 0.5,
                             rgba=list(rgba), contype=1, conaffinity=0, condim=3)
 
 
+BALL_RADIUS = 0.25
+
+
+def add_ball(spec: mujoco.MjSpec, pos) -> None:
+    """The soccer ball: a free 0.5 kg sphere of radius BALL_RADIUS, joint and geom named "ball"."""
+    add_free_body(spec, "ball", mujoco.mjtGeom.mjGEOM_SPHERE, (BALL_RADIUS, 0, 0), 0.5, (0.9, 0.9, 0.9, 1), pos=pos)
+
+
 def random_direction(rng: jax.Array) -> jax.Array:
     angle = jax.random.uniform(rng, (), minval=-jnp.pi, maxval=jnp.pi)
     return jnp.stack([jnp.cos(angle), jnp.sin(angle)])
@@ -87,19 +95,12 @@ class AntBase(PhysicsGoalEnv):
         self._home = np.array(self.mj_model.key_qpos[0], dtype=np.float32)
         self.select_goal_space(goal_space)
 
-    def qvel_index(self, qpos_index: int) -> int:
-        """State index of qvel entry `i` is nq + i; this maps a qpos index of the state to it."""
-        return self.mj_model.nq + qpos_index
-
     def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
         """Set the start torso xy (q[0:2]) and the extra bodies' qpos; default: leave home."""
         return q
 
     def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
         raise NotImplementedError
-
-    def _state_vec(self, pipeline_state) -> jax.Array:
-        return jnp.concatenate([pipeline_state.q, pipeline_state.qd])
 
     def _done(self, pipeline_state) -> jax.Array:
         if not self.terminate_when_unhealthy:
@@ -117,10 +118,6 @@ class AntBase(PhysicsGoalEnv):
         qd = jnp.zeros((self.sys.qd_size(),)).at[:ANT_QVEL].set(0.1 * jax.random.normal(qd_rng, (ANT_QVEL,)))
         pipeline_state = self.pipeline_init(q, qd)
         return self.first_state(pipeline_state, self._state_vec(pipeline_state), self.sample_goal(goal_rng, q))
-
-    def step(self, state: State, action: jax.Array) -> State:
-        pipeline_state = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
-        return self.next_state(state, pipeline_state, self._state_vec(pipeline_state), self._done(pipeline_state))
 
 
 class Ant(AntBase):
@@ -171,9 +168,6 @@ class AntRandomStart(AntBase):
         return jax.random.uniform(rng, (2,), minval=-self.goal_range, maxval=self.goal_range)
 
 
-BALL_RADIUS = 0.25
-
-
 class AntBall(AntBase):
     """Ant soccer: push the ball to the goal."""
 
@@ -195,8 +189,7 @@ class AntBall(AntBase):
         self.goal_distance, self.ball_distance = float(goal_distance), float(ball_distance)
 
         def edit(spec: mujoco.MjSpec) -> None:
-            add_free_body(spec, "ball", mujoco.mjtGeom.mjGEOM_SPHERE, (BALL_RADIUS, 0, 0), 0.5, (0.9, 0.9, 0.9, 1),
-                          pos=(self.ball_distance, 0, BALL_RADIUS))
+            add_ball(spec, (self.ball_distance, 0, BALL_RADIUS))
 
         super().__init__("ant_ball", episode_length, success_threshold, backend, terminate_when_unhealthy,
                          healthy_z_range, goal_space, edit)

@@ -70,6 +70,10 @@ class GoalEnv(Env, abc.ABC):
         self.goal_space = goal_space
 
     @property
+    def backend(self) -> str:
+        return self.spec.backend
+
+    @property
     def goal_dim(self) -> int:
         return int(jax.eval_shape(self.achieved_goal, jax.ShapeDtypeStruct((self.state_dim,), jnp.float32)).shape[-1])
 

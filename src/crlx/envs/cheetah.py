@@ -45,9 +45,6 @@ class Cheetah(PhysicsGoalEnv):
         super().__init__("cheetah.xml", backend=backend, n_frames=5)
         self.select_goal_space(goal_space)
 
-    def _state_vec(self, pipeline_state) -> jax.Array:
-        return jnp.concatenate([pipeline_state.q, pipeline_state.qd])
-
     def reset(self, rng: jax.Array) -> State:
         q_rng, qd_rng, side_rng, goal_rng = jax.random.split(rng, 4)
         q = jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-0.1, maxval=0.1)
@@ -56,7 +53,3 @@ class Cheetah(PhysicsGoalEnv):
         side = jnp.where(jax.random.bernoulli(side_rng), 1.0, -1.0)
         goal = side * jax.random.uniform(goal_rng, (1,), minval=self.goal_min, maxval=self.goal_max)
         return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
-
-    def step(self, state: State, action: jax.Array) -> State:
-        pipeline_state = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
-        return self.next_state(state, pipeline_state, self._state_vec(pipeline_state), 0.0)

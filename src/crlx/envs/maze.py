@@ -23,7 +23,7 @@ import mujoco
 import numpy as np
 from brax.envs.base import State
 
-from crlx.envs.ant import BALL_RADIUS, AntBase, add_free_body, add_wall
+from crlx.envs.ant import BALL_RADIUS, AntBase, add_ball, add_wall
 from crlx.envs.base import EnvSpec, GoalEnv
 from crlx.envs.physics import check_positive
 
@@ -183,10 +183,6 @@ class PointMaze(GoalEnv):
     def action_size(self) -> int:
         return 2
 
-    @property
-    def backend(self) -> str:
-        return self.spec.backend
-
     def blocked(self, xy: jax.Array) -> jax.Array:
         """True when the square of half-size `radius` around xy overlaps a wall cell."""
         corners = xy + self.radius * jnp.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
@@ -249,6 +245,9 @@ class AntMaze(AntBase):
 class AntBallMaze(AntMaze):
     """The U maze with a ball: push the ball to a goal cell."""
 
+    BALL_AHEAD = 1.0
+    """the ball starts this far ahead (+x) of the torso, both centered on the start cell"""
+
     def __init__(
         self,
         episode_length: int = 1000,
@@ -260,7 +259,6 @@ class AntBallMaze(AntMaze):
         healthy_z_range: tuple[float, float] = (0.2, 1.0),
         goal_space: str | None = None,
     ):
-        self._ball_ahead = 1.0
         super().__init__("u", episode_length, success_threshold, backend, cell_size, jitter, terminate_when_unhealthy,
                          healthy_z_range, goal_space)
         self.ball_q = self.joint_qpos("ball")
@@ -271,11 +269,10 @@ class AntBallMaze(AntMaze):
 
     def add_walls(self, spec: mujoco.MjSpec) -> None:
         super().add_walls(spec)
-        add_free_body(spec, "ball", mujoco.mjtGeom.mjGEOM_SPHERE, (BALL_RADIUS, 0, 0), 0.5, (0.9, 0.9, 0.9, 1),
-                      pos=(0, 0, BALL_RADIUS))
+        add_ball(spec, (0, 0, BALL_RADIUS))
 
     def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
         start = self.maze.sample(rng, self.maze.starts, 0.0)
-        q = q.at[:2].set(start - jnp.array([self._ball_ahead / 2, 0.0]) + q[:2])
-        ball = jnp.append(start + jnp.array([self._ball_ahead / 2, 0.0]), BALL_RADIUS)
+        q = q.at[:2].set(start - jnp.array([self.BALL_AHEAD / 2, 0.0]) + q[:2])
+        ball = jnp.append(start + jnp.array([self.BALL_AHEAD / 2, 0.0]), BALL_RADIUS)
         return q.at[self.ball_q : self.ball_q + 3].set(ball)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import warnings
 from typing import Callable
 
+import jax
+import jax.numpy as jnp
 import mujoco
-from brax.envs.base import PipelineEnv
+from brax.envs.base import PipelineEnv, State
 from brax.io import mjcf
 
 from crlx.envs.assets import asset_path
@@ -47,17 +49,22 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
             sys = mjcf.load_model(self.mj_model)  # note: writes +-inf into mj_model's unlimited ranges
         PipelineEnv.__init__(self, sys, backend=backend, n_frames=n_frames)
 
-    @property
-    def backend(self) -> str:
-        return self.spec.backend
+    def _state_vec(self, pipeline_state) -> jax.Array:
+        """The state the goal env observes; default qpos ++ qvel."""
+        return jnp.concatenate([pipeline_state.q, pipeline_state.qd])
+
+    def _done(self, pipeline_state) -> jax.Array:
+        """1.0 when the episode terminates early; default never."""
+        return jnp.zeros(())
+
+    def step(self, state: State, action: jax.Array) -> State:
+        """Clip the action to [-1, 1], step the physics n_frames times, keep the episode's goal."""
+        pipeline_state = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
+        return self.next_state(state, pipeline_state, self._state_vec(pipeline_state), self._done(pipeline_state))
 
     def joint_qpos(self, name: str) -> int:
         """First qpos index of joint `name` (a free joint spans 7: xyz, quaternion wxyz)."""
         return int(self.mj_model.jnt_qposadr[self._id(mujoco.mjtObj.mjOBJ_JOINT, name)])
-
-    def joint_qvel(self, name: str) -> int:
-        """First qvel index of joint `name` (a free joint spans 6)."""
-        return int(self.mj_model.jnt_dofadr[self._id(mujoco.mjtObj.mjOBJ_JOINT, name)])
 
     def _id(self, kind: mujoco.mjtObj, name: str) -> int:
         index = mujoco.mj_name2id(self.mj_model, kind, name)

@@ -43,10 +43,6 @@ class PointMass(GoalEnv):
     def action_size(self) -> int:
         return 2
 
-    @property
-    def backend(self) -> str:
-        return self.spec.backend
-
     def reset(self, rng: jax.Array) -> State:
         start_rng, goal_rng = jax.random.split(rng)
         pos = jax.random.uniform(start_rng, (2,), minval=-self.arena, maxval=self.arena)

@@ -88,7 +88,3 @@ class Reacher(PhysicsGoalEnv):
         pipeline_state = self.pipeline_init(q, qd)
         goal = self._sample_goal(goal_rng)
         return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
-
-    def step(self, state: State, action: jax.Array) -> State:
-        pipeline_state = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
-        return self.next_state(state, pipeline_state, self._state_vec(pipeline_state), 0.0)
