@@ -5,12 +5,15 @@ from __future__ import annotations
 import collections
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import crlx
-from crlx.envs import ENVS, LAYOUTS, make_env
+from crlx.envs import ENVS, LAYOUTS, make_env, wrap_for_eval
+from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.maze import Maze
+from crlx.envs.pusher import BLOCK, TIP
 from tests.conftest import tiny_config
 
 PURE_JAX = {name for name in ENVS if make_env(name).backend == "jax"}
@@ -114,3 +117,95 @@ def test_ant_ball_goal_spaces(tmp_path):
         make_env("ant_ball", goal_space="torso")
     with pytest.raises(crlx.ConfigError, match="goal_space"):
         crlx.Config(env="reacher", goal_space="nope").validate()
+
+
+PUSHER_LINKS = (0.25, 0.30)
+"""pusher arm: upper arm, then forearm + hand to the fingertip (m), with the wrist held at 0"""
+
+
+def pusher_ik(target: jax.Array) -> jax.Array:
+    """Joint angles (shoulder, elbow, wrist = 0) that put the pusher's fingertip at `target` (2,)."""
+    l1, l2 = PUSHER_LINKS
+    cos_elbow = jnp.clip((jnp.sum(target**2) - l1**2 - l2**2) / (2 * l1 * l2), -1.0, 1.0)
+    elbow = jnp.arccos(cos_elbow)
+    shoulder = jnp.arctan2(target[1], target[0]) - jnp.arctan2(l2 * jnp.sin(elbow), l1 + l2 * jnp.cos(elbow))
+    return jnp.stack([shoulder, elbow, 0.0])
+
+
+def pusher_toward(obs: jax.Array, target: jax.Array) -> jax.Array:
+    """Joint-space PD toward the IK solution for fingertip `target`."""
+    q, qd = jnp.arctan2(obs[3:6], obs[0:3]), obs[6:9]
+    error = pusher_ik(target) - q
+    error = jnp.arctan2(jnp.sin(error), jnp.cos(error))
+    return jnp.clip(3.0 * error - 0.3 * qd, -1.0, 1.0)
+
+
+def pusher_push(obs: jax.Array, goal: jax.Array) -> jax.Array:
+    """Go around the block to the side opposite the goal, line up behind it, push it to the goal."""
+    block, tip = obs[BLOCK : BLOCK + 2], obs[TIP : TIP + 2]
+    u = (goal - block) / (jnp.linalg.norm(goal - block) + 1e-6)
+    perp = jnp.array([-u[1], u[0]])
+    along, lateral = (tip - block) @ u, (tip - block) @ perp
+    behind = along < -0.045
+    around = block - 0.12 * u + 0.1 * jnp.where(lateral >= 0, 1.0, -1.0) * perp
+    target = jnp.where(behind & (jnp.abs(lateral) < 0.02), goal - 0.03 * u, jnp.where(behind, block - 0.08 * u, around))
+    return pusher_toward(obs, target)
+
+
+def final_success(name: str, policy, num_envs: int = 16) -> tuple[float, float]:
+    """(final-step success rate of `policy(obs, goal)`, same for the zero action) over one episode."""
+    env = make_env(name)
+    wrapped = wrap_for_eval(env)
+
+    def episode(keys, scripted):
+        def body(state, _):
+            goals = state.obs[:, env.state_dim :]
+            actions = jax.vmap(policy)(state.obs, goals) if scripted else jnp.zeros((num_envs, env.action_size))
+            return wrapped.step(state, actions), None
+
+        state, _ = jax.lax.scan(body, wrapped.reset(keys), None, env.spec.episode_length)
+        return state.metrics["success"].mean()
+
+    run = jax.jit(episode, static_argnums=1)
+    keys = jax.random.split(jax.random.PRNGKey(0), num_envs)
+    return float(run(keys, True)), float(run(keys, False))
+
+
+@pytest.mark.slow
+def test_scripted_pusher_arm_reaches_and_pushes():
+    """IK reaching solves pusher_reacher; a go-around-and-push script solves many pusher_easy
+    episodes; standing still solves none."""
+    reach, idle = final_success("pusher_reacher", pusher_toward)
+    assert reach >= 0.9 and idle == 0.0, (reach, idle)
+    push, idle = final_success("pusher_easy", pusher_push)
+    assert push >= 0.3 and idle == 0.0, (push, idle)
+
+
+@pytest.mark.slow
+def test_humanoid_topples_sooner_under_random_torques():
+    """With zero torques it settles at STAND_HEIGHT and stays up for 50+ steps (0.75 s) before
+    the start noise tips it over; random torques topple it sooner. Every fall ends the episode
+    (torso z below healthy_z_range) well before the 200-step limit."""
+    env = make_env("humanoid", episode_length=200)
+    wrapped = wrap_for_eval(env)
+    num_envs = 8
+
+    def first_fall(keys, scale):
+        def body(state, key):
+            actions = scale * jax.random.uniform(key, (num_envs, env.action_size), minval=-1.0, maxval=1.0)
+            state = wrapped.step(state, actions)
+            return state, (state.obs[:, 2], state.done)
+
+        return jax.lax.scan(body, wrapped.reset(keys), jax.random.split(keys[0], 200))[1]
+
+    run = jax.jit(first_fall)
+    keys = jax.random.split(jax.random.PRNGKey(0), num_envs)
+    falls = {}
+    for scale in (0.0, 1.0):
+        z, done = (np.asarray(x) for x in run(keys, scale))
+        assert done.any(axis=0).all(), scale
+        falls[scale] = done.argmax(axis=0)  # (num_envs,) step of the first termination
+        assert (z[falls[scale], np.arange(num_envs)] < env.healthy_z_range[0]).all()
+        if scale == 0.0:
+            np.testing.assert_allclose(z[10], STAND_HEIGHT, atol=0.01)
+    assert (falls[0.0] >= 50).all() and falls[1.0].mean() < falls[0.0].mean() - 15, falls

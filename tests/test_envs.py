@@ -20,6 +20,8 @@ import pytest
 from crlx.envs import ENVS, make_env, wrap_for_eval, wrap_for_training
 from crlx.envs.assets import asset_path
 from crlx.envs.base import GoalEnv
+from crlx.envs.humanoid import STAND_HEIGHT
+from crlx.envs.pusher import BLOCK
 
 ENV_NAMES = sorted(ENVS)
 NUM_ENVS = 4
@@ -125,6 +127,23 @@ def test_goal_distribution(rollout: Rollout):
         np.testing.assert_allclose(np.linalg.norm(ball - first.obs[:, :2], axis=-1), env.ball_distance, atol=0.15)
     elif rollout.name == "cheetah":
         assert ((np.abs(radius) >= env.goal_min - 1e-6) & (np.abs(radius) <= env.goal_max + 1e-6)).all()
+    elif rollout.name == "humanoid":  # xy goal_min..goal_max from the start, z the standing height
+        first = rollout.states[0]
+        reach = np.linalg.norm(first.info["goal"][:, :2] - first.obs[:, :2], axis=-1)
+        assert ((reach >= env.goal_min - 0.05) & (reach <= env.goal_max + 0.05)).all(), reach
+        np.testing.assert_allclose(first.info["goal"][:, 2], STAND_HEIGHT)
+    elif rollout.name.startswith("pusher"):  # blocks in front of the base; goals per task
+        first = rollout.states[0]
+        block, goal = first.obs[:, BLOCK : BLOCK + 2], first.info["goal"]
+        assert (block[:, 0] > 0.1).all()
+        if rollout.name == "pusher_easy":
+            offset = np.linalg.norm(goal - block, axis=-1)
+            assert ((offset >= env.goal_min - 1e-5) & (offset <= env.goal_max + 1e-5)).all()
+        elif rollout.name == "pusher_hard":
+            assert (np.linalg.norm(goal - block, axis=-1) >= env.MIN_SEPARATION).all()
+            assert ((radius >= 0.2 - 1e-5) & (radius <= 0.5 + 1e-5)).all()
+        else:
+            assert ((radius >= env.goal_min_radius - 1e-5) & (radius <= env.goal_max_radius + 1e-5)).all()
     elif hasattr(env, "maze"):  # goals in goal cells, starts in start cells
         maze = env.maze
         for state in rollout.states:

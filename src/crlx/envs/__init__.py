@@ -11,10 +11,13 @@ import inspect
 from typing import Callable
 
 from crlx.envs.ant import Ant, AntBall, AntPush, AntRandomStart
+from crlx.envs.arm import ARM_TASKS
 from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
 from crlx.envs.cheetah import Cheetah
-from crlx.envs.maze import LAYOUTS, AntBallMaze, AntMaze, PointMaze
+from crlx.envs.humanoid import Humanoid
+from crlx.envs.maze import LAYOUTS, AntBallMaze, AntMaze, HumanoidMaze, PointMaze
 from crlx.envs.point_mass import PointMass
+from crlx.envs.pusher import PusherEasy, PusherHard, PusherReacher
 from crlx.envs.reacher import Reacher
 
 
@@ -34,6 +37,9 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     "point_mass": PointMass,
     "reacher": Reacher,
     "cheetah": Cheetah,
+    "pusher_easy": PusherEasy,
+    "pusher_hard": PusherHard,
+    "pusher_reacher": PusherReacher,
     "ant": Ant,
     "ant_random_start": AntRandomStart,
     "ant_ball": AntBall,
@@ -41,6 +47,9 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     **{f"point_{layout}_maze": with_layout(PointMaze, layout) for layout in LAYOUTS},
     **{f"ant_{layout}_maze": with_layout(AntMaze, layout) for layout in LAYOUTS},
     "ant_ball_maze": AntBallMaze,
+    "humanoid": Humanoid,
+    **{f"humanoid_{layout}_maze": with_layout(HumanoidMaze, layout) for layout in LAYOUTS},
+    **ARM_TASKS,
 }
 
 

@@ -1,13 +1,13 @@
 """Ant quadruped tasks on the MJCF scene `ant.xml` (extra bodies added at load time with MjSpec).
 
-Common to every ant env:
+Common to every ant env (a `Walker`, see crlx.envs.walker):
 state = qpos ++ qvel of the whole scene: the ant's 15 qpos (torso xyz, torso quaternion wxyz,
         8 joint angles) and 14 qvel come first, then any free bodies the task adds (ball, block:
         7 qpos, 6 qvel each), so state_dim = 29 for the plain ant and 42 with one extra body
 action = 8 joint torque commands in [-1, 1] (hip, ankle per leg; motor gear 75)
 start: the "home" keyframe + U(-0.1, 0.1) on the ant's qpos (quaternion renormalized),
        ant qvel ~ 0.1 * N(0, 1), then the task places the torso xy and its extra bodies
-done: torso z outside healthy_z_range (when terminate_when_unhealthy), else only by time
+done: torso z outside healthy_z_range (default (0.2, 1.0)), else only by time
 reward = -dist; dt = 0.05 s (timestep 0.01, n_frames 5); backends "mjx" (default), "generalized"
 
 Tasks:
@@ -24,16 +24,12 @@ ant_push          a movable block (0.6 m cube, 5 kg) plugs a corridor (walls at 
 
 from __future__ import annotations
 
-from typing import Callable
-
 import jax
 import jax.numpy as jnp
 import mujoco
-import numpy as np
-from brax.envs.base import State
 
-from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_positive
+from crlx.envs.physics import check_positive
+from crlx.envs.walker import Walker
 
 ANT_QPOS, ANT_QVEL = 15, 14
 """size of the ant's own qpos (free joint 7 + 8 hinges) and qvel (6 + 8)"""
@@ -66,58 +62,14 @@ def random_direction(rng: jax.Array) -> jax.Array:
     return jnp.stack([jnp.cos(angle), jnp.sin(angle)])
 
 
-class AntBase(PhysicsGoalEnv):
-    """The shared ant machinery; tasks override `place` (start layout) and `sample_goal`."""
+class AntBase(Walker):
+    """The ant walker; tasks override `place` (start layout) and `sample_goal`."""
 
+    asset = "ant.xml"
+    n_frames = 5
+    body_qpos, body_qvel = ANT_QPOS, ANT_QVEL
+    qpos_noise, qvel_noise = 0.1, 0.1
     goal_indices = (0, 1)
-    backends = ("mjx", "generalized")
-    """brax's 'positional' and 'spring' pipelines blow up or ignore damping on this scene at dt 0.01"""
-
-    def __init__(
-        self,
-        name: str,
-        episode_length: int,
-        success_threshold: float,
-        backend: str,
-        terminate_when_unhealthy: bool,
-        healthy_z_range: tuple[float, float],
-        goal_space: str | None,
-        edit: Callable[[mujoco.MjSpec], None] | None = None,
-    ):
-        check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
-        if len(healthy_z_range) != 2 or not healthy_z_range[0] < healthy_z_range[1]:
-            raise ValueError(f"{name}: healthy_z_range must be (low, high) with low < high, got {healthy_z_range!r}")
-        self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
-        self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
-        self.healthy_z_range = (float(healthy_z_range[0]), float(healthy_z_range[1]))
-        super().__init__("ant.xml", backend=backend, n_frames=5, edit=edit)
-        self.state_dim = self.mj_model.nq + self.mj_model.nv
-        self._home = np.array(self.mj_model.key_qpos[0], dtype=np.float32)
-        self.select_goal_space(goal_space)
-
-    def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
-        """Set the start torso xy (q[0:2]) and the extra bodies' qpos; default: leave home."""
-        return q
-
-    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
-        raise NotImplementedError
-
-    def _done(self, pipeline_state) -> jax.Array:
-        if not self.terminate_when_unhealthy:
-            return jnp.zeros(())
-        z = pipeline_state.q[2]
-        low, high = self.healthy_z_range
-        return jnp.where((z < low) | (z > high), 1.0, 0.0)
-
-    def reset(self, rng: jax.Array) -> State:
-        q_rng, qd_rng, place_rng, goal_rng = jax.random.split(rng, 4)
-        noise = jax.random.uniform(q_rng, (ANT_QPOS,), minval=-0.1, maxval=0.1)
-        q = jnp.asarray(self._home).at[:ANT_QPOS].add(noise)
-        q = q.at[3:7].set(q[3:7] / jnp.linalg.norm(q[3:7]))
-        q = self.place(place_rng, q)
-        qd = jnp.zeros((self.sys.qd_size(),)).at[:ANT_QVEL].set(0.1 * jax.random.normal(qd_rng, (ANT_QVEL,)))
-        pipeline_state = self.pipeline_init(q, qd)
-        return self.first_state(pipeline_state, self._state_vec(pipeline_state), self.sample_goal(goal_rng, q))
 
 
 class Ant(AntBase):

@@ -1,4 +1,4 @@
-"""Mazes from layout strings, for a point mass (pure JAX), the ant, and the ant with a ball.
+"""Mazes from layout strings, for a point mass (pure JAX), the ant, the humanoid, and the ant with a ball.
 
 A layout is rows of characters: '#' wall, '.' free, 'S' start cell, 'G' goal cell (both free).
 Cell (row r, column c) has its center at
@@ -12,6 +12,8 @@ point_<layout>_maze: state = position (x, y); action a in [-1, 1]^2 moves by max
     tunnels). Cell size 1, threshold 0.25, 100 steps.
 ant_<layout>_maze: the ant (see crlx.envs.ant) among box walls 1 m high; cell size 4 m,
     threshold 0.5 m, 1000 steps; walls of a row are merged into one box per run of '#'.
+humanoid_<layout>_maze: the humanoid (see crlx.envs.humanoid) among the same walls; cell size
+    2 m, threshold 0.5 m on the torso xy, 1000 steps.
 ant_ball_maze: the U maze with a ball that starts 1 m ahead of the ant; the goal is the ball's xy.
 """
 
@@ -25,6 +27,7 @@ from brax.envs.base import State
 
 from crlx.envs.ant import BALL_RADIUS, AntBase, add_ball, add_wall
 from crlx.envs.base import EnvSpec, GoalEnv
+from crlx.envs.humanoid import HumanoidBase
 from crlx.envs.physics import check_positive
 
 LAYOUTS = {
@@ -207,7 +210,31 @@ class PointMaze(GoalEnv):
 WALL_HEIGHT = 1.0
 
 
-class AntMaze(AntBase):
+class InMaze:
+    """Maze placement for a `Walker`: box walls, starts in start cells, goals in goal cells.
+
+    Call `setup_maze` before the walker's __init__ and pass `self.add_walls` as its edit hook.
+    """
+
+    def setup_maze(self, name: str, layout: str, cell_size: float, jitter: float) -> None:
+        check_layout(name, layout)
+        check_positive(name, cell_size=cell_size)
+        if not 0 <= jitter < 0.5:
+            raise ValueError(f"{name}: jitter must be in [0, 0.5), got {jitter}")
+        self.layout, self.maze, self.jitter = layout, Maze(LAYOUTS[layout], cell_size), float(jitter)
+
+    def add_walls(self, spec: mujoco.MjSpec) -> None:
+        for index, ((x, y), (hx, hy)) in enumerate(self.maze.wall_boxes()):
+            add_wall(spec, f"wall_{index}", (x, y, WALL_HEIGHT / 2), (hx, hy, WALL_HEIGHT / 2))
+
+    def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        return q.at[:2].set(self.maze.sample(rng, self.maze.starts, 0.0) + q[:2])
+
+    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        return self.maze.sample(rng, self.maze.goals, self.jitter)
+
+
+class AntMaze(InMaze, AntBase):
     """The ant in a maze: torso xy to a goal cell."""
 
     def __init__(
@@ -223,23 +250,32 @@ class AntMaze(AntBase):
         goal_space: str | None = None,
     ):
         name = f"ant_{layout}_maze"
-        check_layout(name, layout)
-        check_positive(name, cell_size=cell_size)
-        if not 0 <= jitter < 0.5:
-            raise ValueError(f"{name}: jitter must be in [0, 0.5), got {jitter}")
-        self.layout, self.maze, self.jitter = layout, Maze(LAYOUTS[layout], cell_size), float(jitter)
+        self.setup_maze(name, layout, cell_size, jitter)
         super().__init__(name, episode_length, success_threshold, backend, terminate_when_unhealthy, healthy_z_range,
                          goal_space, self.add_walls)
 
-    def add_walls(self, spec: mujoco.MjSpec) -> None:
-        for index, ((x, y), (hx, hy)) in enumerate(self.maze.wall_boxes()):
-            add_wall(spec, f"wall_{index}", (x, y, WALL_HEIGHT / 2), (hx, hy, WALL_HEIGHT / 2))
 
-    def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
-        return q.at[:2].set(self.maze.sample(rng, self.maze.starts, 0.0) + q[:2])
+class HumanoidMaze(InMaze, HumanoidBase):
+    """The humanoid in a maze: torso xy to a goal cell."""
 
-    def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
-        return self.maze.sample(rng, self.maze.goals, self.jitter)
+    goal_indices = (0, 1)
+
+    def __init__(
+        self,
+        layout: str = "u",
+        episode_length: int = 1000,
+        success_threshold: float = 0.5,
+        backend: str = "mjx",
+        cell_size: float = 2.0,
+        jitter: float = 0.25,
+        terminate_when_unhealthy: bool = True,
+        healthy_z_range: tuple[float, float] = (1.0, 2.0),
+        goal_space: str | None = None,
+    ):
+        name = f"humanoid_{layout}_maze"
+        self.setup_maze(name, layout, cell_size, jitter)
+        super().__init__(name, episode_length, success_threshold, backend, terminate_when_unhealthy, healthy_z_range,
+                         goal_space, self.add_walls)
 
 
 class AntBallMaze(AntMaze):
