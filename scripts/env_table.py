@@ -24,14 +24,24 @@ GOALS = {
     "ant_ball": "ball xy (3 m from the ball); or ball xy + torso xy",
     "ant_push": "torso xy past a block-plugged corridor",
     "ant_ball_maze": "ball xy in a goal cell (U maze)",
+    "pusher_easy": "block xy, 0.1-0.2 m from its start",
+    "pusher_hard": "block xy, anywhere in front of the arm",
+    "pusher_reacher": "fingertip xy",
+    "humanoid": "torso xyz, 1-5 m away",
+    "arm_reach": "hand xyz",
+    "arm_push_easy": "cube xyz, 0.06-0.15 m away; or cube xyz + hand offset",
+    "arm_push_hard": "cube xyz, >= 0.2 m away; or cube xyz + hand offset",
+    "arm_binpick_easy": "cube xyz in the bin (cube starts in the hand)",
+    "arm_binpick_hard": "cube xyz in the bin (cube anywhere)",
+    "arm_grasp": "cube xyz lifted + both finger openings",
 }
 
 
 def goal_text(name: str) -> str:
     if name in GOALS:
         return GOALS[name]
-    body, layout = ("position", name[6:-5]) if name.startswith("point_") else ("torso", name[4:-5])
-    return f"{body} xy in a goal cell ({layout} maze)"
+    walker, layout = name.removesuffix("_maze").split("_", 1)  # e.g. "humanoid", "big"
+    return f"{'position' if walker == 'point' else 'torso'} xy in a goal cell ({layout} maze)"
 
 
 def steps_per_second(name: str, num_envs: int, steps: int) -> tuple[float, float]:

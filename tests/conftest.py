@@ -52,3 +52,17 @@ def preset(name: str, **changes) -> Config:
 @pytest.fixture
 def tiny(tmp_path):
     return tiny_config(tmp_path)
+
+
+@pytest.hookimpl(wrapper=True)  # marks in place before any plugin's hook (pytest-xdist's reads them)
+def pytest_collection_modifyitems(config, items):
+    """Group tests for pytest-xdist's `--dist loadgroup`: every test of one env (contract, training,
+    scripted checks) runs in one worker, so its compiled rollouts are built once; tests without an
+    env stay with the rest of their module, whose module-scope fixtures they share."""
+    from crlx.envs import ENVS
+
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        env = next((value for value in params.values() if isinstance(value, str) and value in ENVS), None)
+        item.add_marker(pytest.mark.xdist_group(f"env:{env}" if env else item.module.__name__))
+    return (yield)

@@ -7,6 +7,7 @@ One jitted rollout per task (module-scope, compiled once) runs a policy picked b
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import jax
@@ -130,12 +131,18 @@ def make_rollout(name: str):
     return env, jax.jit(rollout)
 
 
-@pytest.fixture(scope="module", params=sorted(ARM_TASKS))
-def task(request):
-    env, rollout = make_rollout(request.param)
+@functools.cache
+def run_task(name: str):
+    """(name, env, {mode: (T, N) success}), computed once per task and process."""
+    env, rollout = make_rollout(name)
     keys = jax.random.split(jax.random.PRNGKey(0), NUM_ENVS)
     success = {mode: np.asarray(rollout(keys, mode)) for mode in (SCRIPTED, ZERO, RANDOM)}  # (T, N) each
-    return request.param, env, success
+    return name, env, success
+
+
+@pytest.fixture(params=sorted(ARM_TASKS))
+def task(request):
+    return run_task(request.param)
 
 
 def test_scripted_controller_succeeds(task):

@@ -7,6 +7,7 @@ and its reset/step are jitted once; one 12-step random rollout is shared by the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import pathlib
 import subprocess
@@ -41,9 +42,10 @@ class Rollout:
     states: list  # states[0] from reset, states[t] after t steps (batched over NUM_ENVS)
 
 
-@pytest.fixture(scope="module", params=ENV_NAMES)
-def rollout(request) -> Rollout:
-    env = make_env(request.param, episode_length=EPISODE_LENGTH)
+@functools.cache
+def build_rollout(name: str) -> Rollout:
+    """One jitted random-action rollout per env and process (kept however the tests are ordered)."""
+    env = make_env(name, episode_length=EPISODE_LENGTH)
     wrapped = wrap_for_training(env)
     reset, step = jax.jit(wrapped.reset), jax.jit(wrapped.step)
     state = reset(jax.random.split(jax.random.PRNGKey(0), NUM_ENVS))
@@ -55,7 +57,12 @@ def rollout(request) -> Rollout:
         state = step(state, action)
         states.append(state)
     states = jax.device_get(states)
-    return Rollout(request.param, env, wrapped.observation_size, states)
+    return Rollout(name, env, wrapped.observation_size, states)
+
+
+@pytest.fixture(params=ENV_NAMES)
+def rollout(request) -> Rollout:
+    return build_rollout(request.param)
 
 
 def test_obs_shape_matches_observation_size(rollout: Rollout):
