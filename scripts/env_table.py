@@ -2,6 +2,8 @@
 
     python scripts/env_table.py [--num_envs 128] [--steps 200] [--envs ant reacher ...]
 
+`--steps 0` prints the rows without measuring ("not measured").
+
 Throughput: `steps` jitted env steps (lax.scan) of num_envs envs under uniform random actions,
 wrapped for training (episode limit + auto-reset with fresh goals), best of 3 after a compile.
 """
@@ -80,9 +82,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name in args.envs:
         env = make_env(name)
-        rate, _ = steps_per_second(name, args.num_envs, args.steps)
+        rate = f"{steps_per_second(name, args.num_envs, args.steps)[0]:,.0f}" if args.steps else "not measured"
         print(f"| `{name}` | {env.observation_size} | {goal_text(name)} ({env.goal_dim}) | {env.spec.success_threshold} "
-              f"| {env.spec.episode_length} | {env.spec.backend} | {rate:,.0f} |", flush=True)
+              f"| {env.spec.episode_length} | {env.spec.backend} | {rate} |", flush=True)
 
 
 if __name__ == "__main__":
