@@ -46,7 +46,7 @@ import jax.numpy as jnp
 from brax.envs.base import State
 
 from crlx.envs.base import EnvSpec, GoalEnv
-from crlx.envs.physics import PhysicsGoalEnv, check_positive
+from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
 
 CUBE_HALF = 0.025
 """half the cube side; the resting cube center is at z = CUBE_HALF"""
@@ -175,11 +175,7 @@ class ArmPush(ArmBase):
         goal_space: str | None = None,
         name: str = "arm_push",
     ):
-        if not 0.0 <= goal_min_distance <= goal_max_distance:
-            raise ValueError(
-                f"{name}: goal_min_distance must be in [0, goal_max_distance={goal_max_distance}], "
-                f"got {goal_min_distance}"
-            )
+        check_min_max(name, "goal_min_distance", goal_min_distance, "goal_max_distance", goal_max_distance)
         check_positive(name, goal_max_distance=goal_max_distance)
         self.goal_min_distance, self.goal_max_distance = float(goal_min_distance), float(goal_max_distance)
         super().__init__(name, episode_length, success_threshold, backend, goal_space)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from brax.envs.base import State
 
 from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_positive
+from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
 
 
 class Cheetah(PhysicsGoalEnv):
@@ -38,8 +38,7 @@ class Cheetah(PhysicsGoalEnv):
     ):
         check_positive("cheetah", episode_length=episode_length, success_threshold=success_threshold,
                        goal_max=goal_max)
-        if not 0.0 <= goal_min <= goal_max:
-            raise ValueError(f"cheetah: goal_min must be in [0, goal_max={goal_max}], got {goal_min}")
+        check_min_max("cheetah", "goal_min", goal_min, "goal_max", goal_max)
         self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
         self.goal_min, self.goal_max = float(goal_min), float(goal_max)
         super().__init__("cheetah.xml", backend=backend, n_frames=5)

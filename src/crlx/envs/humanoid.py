@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from crlx.envs.ant import random_direction
-from crlx.envs.physics import check_positive
+from crlx.envs.physics import check_min_max, check_positive
 from crlx.envs.walker import Walker
 
 STAND_HEIGHT = 1.35
@@ -50,8 +50,7 @@ class Humanoid(HumanoidBase):
         goal_space: str | None = None,
     ):
         check_positive("humanoid", goal_max=goal_max)
-        if not 0.0 <= goal_min <= goal_max:
-            raise ValueError(f"humanoid: goal_min must be in [0, goal_max={goal_max}], got {goal_min}")
+        check_min_max("humanoid", "goal_min", goal_min, "goal_max", goal_max)
         self.goal_min, self.goal_max = float(goal_min), float(goal_max)
         super().__init__("humanoid", episode_length, success_threshold, backend, terminate_when_unhealthy,
                          healthy_z_range, goal_space)

@@ -13,6 +13,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import mujoco
+import numpy as np
+from brax import math
 from brax.envs.base import PipelineEnv, State
 from brax.io import mjcf
 
@@ -72,12 +74,29 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
             raise ValueError(f"{type(self).__name__}: no {kind.name[6:].lower()} named {name!r} in the scene")
         return index
 
+    def geom_anchor(self, name: str) -> tuple[int, np.ndarray]:
+        """(brax link index of geom `name`'s body, the geom's position (3,) in that body's frame)."""
+        geom = self._id(mujoco.mjtObj.mjOBJ_GEOM, name)
+        return int(self.mj_model.geom_bodyid[geom]) - 1, np.array(self.mj_model.geom_pos[geom], dtype=np.float32)
+
+    @staticmethod
+    def world_position(pipeline_state, anchor: tuple[int, np.ndarray]) -> jax.Array:
+        """(3,) world position of a point given as (link index, position in the link frame)."""
+        frame = pipeline_state.x.take(anchor[0])
+        return frame.pos + math.rotate(jnp.asarray(anchor[1]), frame.rot)
+
     def body_index(self, name: str) -> int:
         """Index of MJCF body `name` into brax link arrays (pipeline_state.x.pos; world excluded)."""
         body_id = mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_BODY, name)
         if body_id < 1:
             raise ValueError(f"{type(self).__name__}: no body named {name!r} in the scene")
         return body_id - 1
+
+
+def check_min_max(env: str, low_field: str, low: float, high_field: str, high: float) -> None:
+    """Raise ValueError naming `low_field` unless 0 <= low <= high."""
+    if not 0.0 <= low <= high:
+        raise ValueError(f"{env}: {low_field} must be in [0, {high_field}={high}], got {low}")
 
 
 def check_positive(env: str, **values: float) -> None:

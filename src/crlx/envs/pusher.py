@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import mujoco
-import numpy as np
-from brax import math
 from brax.envs.base import State
 
 from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_positive
+from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
 
 ARM_JOINTS = 3
 BLOCK_HALF = 0.035
@@ -53,15 +50,12 @@ class PusherBase(PhysicsGoalEnv):
         check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
         self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
         super().__init__("pusher.xml", backend=backend, n_frames=5)
-        self._hand = self.body_index("hand")
-        tip_geom = mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_GEOM, "fingertip")
-        self._tip_offset = np.array(self.mj_model.geom_pos[tip_geom], dtype=np.float32)  # in the hand frame
+        self._tip = self.geom_anchor("fingertip")  # a geom of the hand
         self.select_goal_space(goal_space)
 
     def _state_vec(self, pipeline_state) -> jax.Array:
         q, qd = pipeline_state.q, pipeline_state.qd
-        frame = pipeline_state.x.take(self._hand)
-        tip = (frame.pos + math.rotate(jnp.asarray(self._tip_offset), frame.rot))[:2]
+        tip = self.world_position(pipeline_state, self._tip)[:2]
         arm = q[:ARM_JOINTS]
         return jnp.concatenate([jnp.cos(arm), jnp.sin(arm), qd[:ARM_JOINTS], tip, q[ARM_JOINTS:], qd[ARM_JOINTS:]])
 
@@ -92,8 +86,7 @@ class PusherEasy(PusherBase):
     def __init__(self, episode_length: int = 100, success_threshold: float = 0.1, backend: str = "mjx",
                  goal_min: float = 0.1, goal_max: float = 0.2, goal_space: str | None = None):
         check_positive("pusher_easy", goal_max=goal_max)
-        if not 0.0 <= goal_min <= goal_max:
-            raise ValueError(f"pusher_easy: goal_min must be in [0, goal_max={goal_max}], got {goal_min}")
+        check_min_max("pusher_easy", "goal_min", goal_min, "goal_max", goal_max)
         self.goal_min, self.goal_max = float(goal_min), float(goal_max)
         super().__init__("pusher_easy", episode_length, success_threshold, backend, goal_space)
 
@@ -138,10 +131,7 @@ class PusherReacher(PusherHard):
 
     def __init__(self, episode_length: int = 100, success_threshold: float = 0.05, backend: str = "mjx",
                  goal_min_radius: float = 0.15, goal_max_radius: float = 0.5, goal_space: str | None = None):
-        if not 0.0 <= goal_min_radius <= goal_max_radius:
-            raise ValueError(
-                f"pusher_reacher: goal_min_radius must be in [0, goal_max_radius={goal_max_radius}], "
-                f"got {goal_min_radius}")
+        check_min_max("pusher_reacher", "goal_min_radius", goal_min_radius, "goal_max_radius", goal_max_radius)
         if not 0.0 < goal_max_radius <= 0.55:
             raise ValueError(f"pusher_reacher: goal_max_radius must be in (0, 0.55] (the arm's reach), "
                              f"got {goal_max_radius}")

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import mujoco
-import numpy as np
-from brax import math
 from brax.envs.base import State
 
 from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_positive
+from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
 
 MAX_REACH = 0.21
 """upper arm 0.10 m + forearm 0.11 m"""
@@ -46,10 +43,7 @@ class Reacher(PhysicsGoalEnv):
         goal_space: str | None = None,
     ):
         check_positive("reacher", episode_length=episode_length, success_threshold=success_threshold)
-        if not 0.0 <= goal_min_radius <= goal_max_radius:
-            raise ValueError(
-                f"reacher: goal_min_radius must be in [0, goal_max_radius={goal_max_radius}], got {goal_min_radius}"
-            )
+        check_min_max("reacher", "goal_min_radius", goal_min_radius, "goal_max_radius", goal_max_radius)
         if not 0.0 < goal_max_radius <= MAX_REACH:
             raise ValueError(
                 f"reacher: goal_max_radius must be in (0, {MAX_REACH}] (the arm's reach), got {goal_max_radius}"
@@ -58,15 +52,12 @@ class Reacher(PhysicsGoalEnv):
         self.goal_min_radius = goal_min_radius
         self.goal_max_radius = goal_max_radius
         super().__init__("reacher.xml", backend=backend, n_frames=2)
-        self._forearm = self.body_index("forearm")
-        tip_geom = mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_GEOM, "fingertip")
-        self._tip_offset = np.array(self.mj_model.geom_pos[tip_geom], dtype=np.float32)  # in the forearm frame
+        self._tip = self.geom_anchor("fingertip")  # a geom of the forearm
         self.select_goal_space(goal_space)
 
     def _state_vec(self, pipeline_state) -> jax.Array:
         q, qd = pipeline_state.q, pipeline_state.qd
-        frame = pipeline_state.x.take(self._forearm)
-        tip = (frame.pos + math.rotate(jnp.asarray(self._tip_offset), frame.rot))[:2]
+        tip = self.world_position(pipeline_state, self._tip)[:2]
         return jnp.concatenate([jnp.cos(q), jnp.sin(q), qd, tip])
 
     def _sample_goal(self, rng: jax.Array) -> jax.Array:
