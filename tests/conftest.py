@@ -33,6 +33,7 @@ def tiny_config(tmp_dir, **changes) -> Config:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+METAWORLD_INSTALL = 'pip install -e ".[dev,metaworld]" in its own environment (metaworld pins mujoco 3.3.0)'
 PRESETS = ROOT / "configs"
 
 
@@ -59,10 +60,15 @@ def pytest_collection_modifyitems(config, items):
     """Group tests for pytest-xdist's `--dist loadgroup`: every test of one env (contract, training,
     scripted checks) runs in one worker, so its compiled rollouts are built once; tests without an
     env stay with the rest of their module, whose module-scope fixtures they share."""
-    from crlx.envs import ENVS
+    from crlx.envs import ENVS, MW_ENVS, metaworld_available
 
+    skip_metaworld = pytest.mark.skip(reason=f"needs the metaworld extra: {METAWORLD_INSTALL}")
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         env = next((value for value in params.values() if isinstance(value, str) and value in ENVS), None)
         item.add_marker(pytest.mark.xdist_group(f"env:{env}" if env else item.module.__name__))
+        if env in MW_ENVS:
+            item.add_marker(pytest.mark.metaworld)
+        if item.get_closest_marker("metaworld") and not metaworld_available():
+            item.add_marker(skip_metaworld)
     return (yield)

@@ -381,10 +381,10 @@ class Config:
         if self.wandb.mode not in get_args(WandbMode):
             raise ConfigError(f"wandb.mode must be one of {get_args(WandbMode)}, got {self.wandb.mode!r}.")
         try:
-            from crlx.envs import make_env
+            from crlx.envs import MetaWorldNotInstalled, make_env
 
             make_env(self.env, **self.env_overrides())
-        except (ValueError, TypeError) as err:
+        except (ValueError, TypeError, MetaWorldNotInstalled) as err:
             raise ConfigError(str(err)) from err
         return self
 

@@ -16,6 +16,7 @@ from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
 from crlx.envs.cheetah import Cheetah
 from crlx.envs.humanoid import Humanoid
 from crlx.envs.maze import LAYOUTS, AntBallMaze, AntMaze, HumanoidMaze, PointMaze
+from crlx.envs.metaworld import MW_ENVS, SEQUENCES, MetaWorldNotInstalled, metaworld_available
 from crlx.envs.point_mass import PointMass
 from crlx.envs.pusher import PusherEasy, PusherHard, PusherReacher
 from crlx.envs.reacher import Reacher
@@ -50,10 +51,14 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     "humanoid": Humanoid,
     **{f"humanoid_{layout}_maze": with_layout(HumanoidMaze, layout) for layout in LAYOUTS},
     **ARM_TASKS,
+    **MW_ENVS,
 }
 
 
 def unknown_env_message(name: str) -> str:
+    if name in SEQUENCES:
+        return (f"env: {name!r} is a task sequence, not one env: {', '.join(SEQUENCES[name])}. "
+                f"Train on one of its tasks, e.g. --env {SEQUENCES[name][0]}.")
     close = difflib.get_close_matches(name, list(ENVS), n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return f"env: unknown env {name!r}.{hint} Registered envs: {', '.join(sorted(ENVS))}."
@@ -75,4 +80,5 @@ def make_env(name: str, **overrides) -> GoalEnv:
     return ENVS[name](**overrides)
 
 
-__all__ = ["ENVS", "EnvSpec", "GoalEnv", "make_env", "wrap_for_training", "wrap_for_eval", "env_options"]
+__all__ = ["ENVS", "EnvSpec", "GoalEnv", "MW_ENVS", "MetaWorldNotInstalled", "SEQUENCES", "env_options", "make_env",
+           "metaworld_available", "wrap_for_eval", "wrap_for_training"]

@@ -1,0 +1,188 @@
+"""`MetaWorldEnv`: a Meta-World Sawyer task as a jitted, vectorizable crlx goal env on MJX.
+
+Dynamics as in Meta-World v3: the action's first three values move the mocap hand target by
+clip(a, -1, 1) * 0.01 m (kept inside the task's hand bounds, orientation fixed), the fourth drives
+the fingers with ctrl (a3, -a3); one env step is 5 physics steps. Episodes last 500 steps and
+are not ended by success.
+
+State (39 values) and observation (42):
+
+    s[0:18]    hand xyz, gripper opening in [0, 1], objects (pos, quat) padded to 14
+    s[18:36]   the same 18 values one step earlier (equal at reset)
+    s[36:39]   achieved goal: the position the task's success criterion measures
+    obs        concat(s, goal); Meta-World's goal-observable observation is obs[MW_OBS_INDICES]
+
+The arm's settled state before an episode is computed once, on the host, when the env is built,
+with CPU MuJoCo on Meta-World's unchanged scene (Meta-World simulates that settle at every reset).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+from brax.envs.base import State
+from mujoco import mjx
+
+from crlx.envs.base import EnvSpec, GoalEnv
+from crlx.envs.metaworld.scene import SceneOptions, load_scene
+from crlx.envs.metaworld.task import Layout, Task
+from crlx.envs.physics import check_positive
+
+FRAME_SKIP = 5
+ACTION_SCALE = 0.01
+"""metres the hand target moves per unit action per step"""
+HAND_QUAT = np.array([1.0, 0.0, 1.0, 0.0]) / np.sqrt(2.0)
+"""the fixed hand orientation (Meta-World writes the unnormalized (1, 0, 1, 0))"""
+HAND_SPACE = (np.array([-0.525, 0.348, -0.0525]), np.array([0.525, 1.025, 0.7]))
+"""Meta-World clips the observed hand position to this box"""
+SETTLE_STEPS = 50
+"""env steps Meta-World spends moving the hand to its start before an episode"""
+MAX_RESET_DRAWS = 100
+MW_OBS_INDICES = np.r_[0:36, 39:42]
+"""obs[..., MW_OBS_INDICES] is Meta-World's goal-observable 39-value observation"""
+
+
+class MetaWorldEnv(GoalEnv):
+    """One Meta-World task on MJX; `task` supplies the scene, reset, objects and success rule."""
+
+    state_dim = 39
+    goal_indices = (36, 37, 38)
+
+    def __init__(
+        self,
+        task: Task,
+        episode_length: int = 500,
+        success_threshold: float | None = None,
+        backend: str = "mjx",
+        max_contact_points: int = 16,
+        solver_iterations: int = 10,
+    ):
+        label = f"mw_{task.name.replace('-', '_')}"
+        if backend != "mjx":
+            raise ValueError(f"{label}: backend must be 'mjx' (Meta-World scenes use mocap and MJX contacts), got {backend!r}")
+        threshold = task.success_threshold if success_threshold is None else success_threshold
+        check_positive(label, episode_length=episode_length, success_threshold=threshold)
+        check_positive(label, max_contact_points=max_contact_points, solver_iterations=solver_iterations)
+        self.task = task
+        self.spec = EnvSpec(episode_length=episode_length, success_threshold=threshold, backend="mjx")
+        original, self.mj_model, self.scene_changes = load_scene(
+            task.scene, SceneOptions(max_contact_points=max_contact_points, iterations=solver_iterations, ls_iterations=solver_iterations)
+        )
+        reset_mocap_welds(original)
+        reset_mocap_welds(self.mj_model)
+        task.setup(self.mj_model)
+        name2id = lambda name: mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_BODY, name)  # noqa: E731
+        self.hand, self.right_claw, self.left_claw = name2id("hand"), name2id("rightclaw"), name2id("leftclaw")
+        self.mocap_low = np.asarray(task.hand_low, np.float32)
+        self.mocap_high = np.asarray(task.hand_high, np.float32)
+        self.reset_low = np.asarray(task.reset_low, np.float32)
+        self.reset_high = np.asarray(task.reset_high, np.float32)
+        self.model = mjx.put_model(self.mj_model)
+        settled = settle(original, np.asarray(task.hand_init))
+        self.settled = mjx.put_data(self.mj_model, transfer(settled, self.mj_model))
+
+    @property
+    def action_size(self) -> int:
+        return 4
+
+    def model_at(self, body_pos: jax.Array) -> mjx.Model:
+        """The MJX model with this episode's body positions."""
+        return self.model.replace(body_pos=body_pos)
+
+    def sample_reset_vec(self, rng: jax.Array) -> jax.Array:
+        """Uniform in the task's reset box, redrawn (up to MAX_RESET_DRAWS) until `task.valid`."""
+
+        def draw(key):
+            return jax.random.uniform(key, self.reset_low.shape, minval=self.reset_low, maxval=self.reset_high)
+
+        def again(carry):
+            key, vec, count = carry
+            return jnp.logical_and(~self.task.valid(vec), count < MAX_RESET_DRAWS)
+
+        def redraw(carry):
+            key, _, count = carry
+            key, sub = jax.random.split(key)
+            return key, draw(sub), count + 1
+
+        key, sub = jax.random.split(rng)
+        return jax.lax.while_loop(again, redraw, (key, draw(sub), 0))[1]
+
+    def reset(self, rng: jax.Array) -> State:
+        return self.reset_to(self.sample_reset_vec(rng))
+
+    def reset_to(self, reset_vec: jax.Array) -> State:
+        """A fresh episode from a given reset vector (Meta-World's `_last_rand_vec`)."""
+        settled = Layout(qpos=self.settled.qpos, qvel=self.settled.qvel, body_pos=self.model.body_pos)
+        layout = self.task.place(jnp.asarray(reset_vec, jnp.float32), settled, self.settled)
+        model = self.model_at(layout.body_pos)
+        data = mjx.kinematics(model, self.settled.replace(qpos=layout.qpos, qvel=layout.qvel))
+        frame = self.frame(data)
+        state = self.first_state(data, self.state_vec(frame, frame, data), self.task.goal(reset_vec, data))
+        state.info["body_pos"] = layout.body_pos
+        return state
+
+    def step(self, state: State, action: jax.Array) -> State:
+        action = jnp.clip(action, -1.0, 1.0)
+        data = state.pipeline_state
+        mocap = jnp.clip(data.mocap_pos + action[:3] * ACTION_SCALE, self.mocap_low, self.mocap_high)
+        data = data.replace(
+            mocap_pos=mocap,
+            mocap_quat=jnp.broadcast_to(jnp.asarray(HAND_QUAT, data.mocap_quat.dtype), data.mocap_quat.shape),
+            ctrl=jnp.stack([action[3], -action[3]]).astype(data.ctrl.dtype),
+        )
+        model = self.model_at(state.info["body_pos"])
+        data = jax.lax.fori_loop(0, FRAME_SKIP, lambda _, d: mjx.step(model, d), data)
+        data = mjx.kinematics(model, data)
+        return self.next_state(state, data, self.state_vec(self.frame(data), state.obs[:18], data), jnp.zeros(()))
+
+    def frame(self, data) -> jax.Array:
+        """(18,) hand xyz (clipped to Meta-World's hand space), gripper opening, padded objects."""
+        hand = jnp.clip(data.xpos[self.hand], HAND_SPACE[0], HAND_SPACE[1])
+        opening = jnp.linalg.norm(data.xpos[self.right_claw] - data.xpos[self.left_claw])
+        positions, quats = self.task.objects(data)
+        pairs = [jnp.concatenate([positions[3 * i : 3 * i + 3], quats[4 * i : 4 * i + 4]]) for i in range(positions.shape[0] // 3)]
+        objects = jnp.concatenate(pairs)
+        objects = jnp.pad(objects, (0, 14 - objects.shape[0]))
+        return jnp.concatenate([hand, jnp.clip(opening / 0.1, 0.0, 1.0)[None], objects]).astype(jnp.float32)
+
+    def state_vec(self, frame: jax.Array, previous: jax.Array, data) -> jax.Array:
+        return jnp.concatenate([frame, previous, self.task.achieved(data).astype(jnp.float32)])
+
+    def goal_metrics(self, state_vec: jax.Array, goal: jax.Array) -> dict[str, jax.Array]:
+        """Meta-World's rule: success when ||achieved - goal|| over the task's axes <= threshold."""
+        axes = jnp.asarray(self.task.success_axes)
+        dist = jnp.linalg.norm(jnp.take(self.achieved_goal(state_vec) - goal, axes, axis=-1), axis=-1)
+        return {"dist": dist, "success": (dist <= self.spec.success_threshold).astype(jnp.float32)}
+
+
+def reset_mocap_welds(model: mujoco.MjModel) -> None:
+    """The weld that drags the hand to the mocap body, as Meta-World sets it at load:
+    no offset, relative orientation (-1, 0, 0, 0), torque scale 5."""
+    for index in np.flatnonzero(model.eq_type == mujoco.mjtEq.mjEQ_WELD):
+        model.eq_data[index, :11] = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0]
+
+
+def settle(model: mujoco.MjModel, hand_init: np.ndarray) -> mujoco.MjData:
+    """The scene after Meta-World's pre-episode settle: hand target at `hand_init`, fingers open,
+    SETTLE_STEPS x FRAME_SKIP physics steps from the model's initial state (CPU MuJoCo)."""
+    data = mujoco.MjData(model)
+    mocap = int(model.body_mocapid[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "mocap")])
+    for _ in range(SETTLE_STEPS):
+        data.mocap_pos[mocap] = hand_init
+        data.mocap_quat[mocap] = HAND_QUAT
+        data.ctrl[:] = [-1.0, 1.0]
+        mujoco.mj_step(model, data, nstep=FRAME_SKIP)
+    mujoco.mj_forward(model, data)
+    return data
+
+
+def transfer(source: mujoco.MjData, model: mujoco.MjModel) -> mujoco.MjData:
+    """`source`'s state (qpos, qvel, mocap, ctrl) in a fresh MjData of `model`, kinematics computed."""
+    data = mujoco.MjData(model)
+    data.qpos[:], data.qvel[:], data.ctrl[:] = source.qpos, source.qvel, source.ctrl
+    data.mocap_pos[:], data.mocap_quat[:] = source.mocap_pos, source.mocap_quat
+    data.act[:] = source.act
+    mujoco.mj_forward(model, data)
+    return data

@@ -1,0 +1,152 @@
+"""Load a Meta-World scene and make it run on MJX.
+
+Meta-World's scenes use pairs MJX cannot collide and far more contact slots than the tasks need.
+`load_scene` parses the XML from the installed metaworld package with `mujoco.MjSpec` and changes
+it at load time (nothing is copied into crlx):
+
+- every collidable cylinder becomes a convex n-gon prism mesh of the same radius and height, or a
+  capsule of the same overall length when it is long (length > 4 x radius, e.g. handles);
+- a geom with a margin that can touch a mesh (MJX has no margins on mesh pairs; the fingers'
+  pads have 1 mm) grows by its margin instead;
+- collidable meshes with more than `MAX_MESH_VERTICES` vertices (the 6.7k-vertex gripper base)
+  stop colliding and an added box, their bounding box in the geom frame, collides instead;
+- MJX keeps at most `max_contact_points` contacts per colliding pair type and runs `iterations`
+  solver iterations.
+
+`load_scene` returns Meta-World's model, the changed one and the changes in words (for the docs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import mujoco
+import numpy as np
+
+from crlx.envs.metaworld.package import scene_path
+
+MAX_MESH_VERTICES = 5000
+"""collidable meshes above this vertex count are replaced by their bounding box"""
+PRISM_SIDES = 12
+"""sides of the prism that stands in for a collidable cylinder"""
+CAPSULE_ASPECT = 4.0
+"""a collidable cylinder longer than this many radii becomes a capsule instead of a prism"""
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneOptions:
+    """How the MJX scene differs from Meta-World's."""
+
+    max_contact_points: int = 16
+    """MJX contact slots per colliding pair type (MJX's custom numeric 'max_contact_points')"""
+    iterations: int = 10
+    """constraint solver iterations (Meta-World: 50)"""
+    ls_iterations: int = 10
+    """line-search iterations of the solver"""
+
+
+def collides(geom) -> bool:
+    return bool(geom.contype or geom.conaffinity)
+
+
+def prism_vertices(radius: float, half_height: float, sides: int = PRISM_SIDES) -> np.ndarray:
+    """(2 * sides, 3) vertices of a regular prism around the z axis whose corners lie on the circle."""
+    angles = 2 * np.pi * np.arange(sides) / sides
+    ring = np.stack([radius * np.cos(angles), radius * np.sin(angles)], axis=-1)
+    top = np.concatenate([ring, np.full((sides, 1), half_height)], axis=-1)
+    return np.concatenate([top, top * np.array([1.0, 1.0, -1.0])])
+
+
+def geom_label(model: mujoco.MjModel, index: int) -> str:
+    name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, index)
+    body = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, int(model.geom_bodyid[index]))
+    return name or f"geom {index} of body {body}"
+
+
+def adapt(spec: mujoco.MjSpec, options: SceneOptions) -> list[str]:
+    """Apply the load-time changes to `spec` in place; returns them in words."""
+    compiled = spec.compile()
+    changes = []
+    cylinders, boxes = [], []
+    for index, geom in enumerate(spec.geoms):
+        if not collides(geom):
+            continue
+        label = geom_label(compiled, index)
+        if geom.type == mujoco.mjtGeom.mjGEOM_CYLINDER:
+            cylinders.append(label)
+            radius, half_height = (float(v) for v in compiled.geom_size[index][:2])
+            geom.fromto = [np.nan] * 6  # the compiled pos/quat below carry the placement
+            geom.pos, geom.quat = compiled.geom_pos[index], compiled.geom_quat[index]
+            if half_height > CAPSULE_ASPECT * radius / 2:
+                geom.type = mujoco.mjtGeom.mjGEOM_CAPSULE
+                geom.size = [radius, half_height - radius, 0.0]
+                changes.append(f"cylinder {label} -> capsule of the same radius and length")
+            else:
+                mesh = spec.add_mesh(name=f"crlx_prism_{index}", uservert=prism_vertices(radius, half_height).ravel().tolist())
+                geom.type, geom.meshname = mujoco.mjtGeom.mjGEOM_MESH, mesh.name
+                changes.append(f"cylinder {label} -> {PRISM_SIDES}-sided prism")
+        elif geom.type == mujoco.mjtGeom.mjGEOM_MESH:
+            mesh_id = int(compiled.geom_dataid[index])
+            if compiled.mesh_vertnum[mesh_id] > MAX_MESH_VERTICES:
+                boxes.append((geom, index, label, int(compiled.mesh_vertnum[mesh_id])))
+    for geom, index, label, vertices in boxes:
+        center, half = compiled.geom_aabb[index][:3], compiled.geom_aabb[index][3:]
+        rotation = np.zeros(9)
+        mujoco.mju_quat2Mat(rotation, compiled.geom_quat[index])
+        box = geom.parent.add_geom(
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=half,
+            pos=compiled.geom_pos[index] + rotation.reshape(3, 3) @ center,
+            quat=compiled.geom_quat[index],
+            contype=geom.contype,
+            conaffinity=geom.conaffinity,
+            condim=geom.condim,
+            friction=geom.friction,
+            group=3,
+            rgba=[0, 0, 0, 0],
+        )
+        box.name = f"crlx_box_{index}"
+        geom.contype = geom.conaffinity = 0
+        changes.append(f"mesh {label} ({vertices} vertices) -> its bounding box for collisions")
+    folded = fold_mesh_pair_margins(spec)
+    if folded:
+        changes.append(f"margin folded into the size of {', '.join(folded)} (they can touch a mesh)")
+    spec.add_numeric(name="max_contact_points", data=[options.max_contact_points])
+    changes.append(f"max_contact_points {options.max_contact_points}")
+    if compiled.opt.iterations != options.iterations:
+        changes.append(f"solver iterations {compiled.opt.iterations} -> {options.iterations}")
+    spec.option.iterations = options.iterations
+    spec.option.ls_iterations = options.ls_iterations
+    return changes
+
+
+def can_touch(a, b) -> bool:
+    """MuJoCo's contype/conaffinity filter for two geoms of different bodies."""
+    return a.parent is not b.parent and bool((a.contype & b.conaffinity) or (b.contype & a.conaffinity))
+
+
+def fold_mesh_pair_margins(spec: mujoco.MjSpec) -> list[str]:
+    """Margins of geoms that can touch a mesh (MJX has no margin on mesh pairs) become size:
+    a box, sphere or capsule grows by its margin, which then is 0. Returns the geoms changed."""
+    geoms = [geom for geom in spec.geoms if collides(geom)]
+    meshes = [geom for geom in geoms if geom.type == mujoco.mjtGeom.mjGEOM_MESH]
+    folded = []
+    for geom in geoms:
+        if not (geom.margin or geom.gap) or not any(can_touch(geom, mesh) for mesh in meshes if mesh is not geom):
+            continue
+        if geom.type == mujoco.mjtGeom.mjGEOM_MESH:
+            raise ValueError(f"mesh geom {geom.name!r} has a margin MJX cannot simulate")
+        grow = np.array([1.0, 1.0, 1.0]) if geom.type == mujoco.mjtGeom.mjGEOM_BOX else np.array([1.0, 0.0, 0.0])
+        geom.size = np.asarray(geom.size) + (geom.margin - geom.gap) * grow
+        geom.margin = geom.gap = 0.0
+        folded.append(geom.name or f"an unnamed {mujoco.mjtGeom(geom.type).name[7:].lower()}")
+    return folded
+
+
+def load_scene(relative: str, options: SceneOptions = SceneOptions()) -> tuple[mujoco.MjModel, mujoco.MjModel, list[str]]:
+    """(Meta-World's model as is, the MJX-ready model, list of changes) for `assets/<relative>`.
+    Both models have the same joints, bodies and sites (the same qpos layout)."""
+    path = str(scene_path(relative))
+    spec = mujoco.MjSpec.from_file(path)
+    changes = adapt(spec, options)
+    return mujoco.MjModel.from_xml_path(path), spec.compile(), changes

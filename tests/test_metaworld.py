@@ -1,0 +1,163 @@
+"""Meta-World ports: scene changes and quaternions against NumPy/SciPy references everywhere;
+fidelity against Meta-World itself (reset, open-loop expert replay, closed-loop expert success)
+where the metaworld extra is installed (`pytest -m metaworld`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+import crlx
+from crlx.config import ConfigError
+from crlx.envs import MW_ENVS, SEQUENCES, make_env, metaworld_available
+from crlx.envs.metaworld import CW10, MW_OBS_INDICES, TASKS, MetaWorldNotInstalled, env_name
+from crlx.envs.metaworld.scene import prism_vertices
+from crlx.envs.metaworld.task import quat_xyzw_from_matrix
+
+NUM_LAYOUTS = 20
+OPEN_LOOP_STEPS = 100
+OPEN_LOOP_TOLERANCE = 0.005
+RESET_TOLERANCE = 1e-4
+MW_NAMES = [env_name(task) for task in TASKS]
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_twelve_tasks_and_the_cw10_sequence_are_registered():
+    assert len(MW_NAMES) == 12 and set(MW_NAMES) == set(MW_ENVS)
+    assert SEQUENCES["mw_cw10"] == tuple(env_name(task) for task in CW10)
+    assert SEQUENCES["mw_cw10"][0] == "mw_hammer" and SEQUENCES["mw_cw10"][-1] == "mw_peg_unplug_side"
+    assert {"mw_reach", "mw_pick_place"} <= set(MW_NAMES) - set(SEQUENCES["mw_cw10"])
+
+
+def test_sequence_name_is_not_an_env_and_says_which_tasks(tmp_path):
+    with pytest.raises(ValueError, match="task sequence.*mw_hammer"):
+        make_env("mw_cw10")
+    with pytest.raises(ConfigError, match="mw_cw10.*--env mw_hammer"):
+        crlx.Config(env="mw_cw10").validate()
+
+
+@pytest.mark.skipif(metaworld_available(), reason="checks the message shown without the metaworld package")
+def test_missing_metaworld_names_the_install_command():
+    with pytest.raises(MetaWorldNotInstalled, match=r"pip install -e \".\[metaworld\]\""):
+        make_env("mw_push")
+    with pytest.raises(ConfigError, match="metaworld"):
+        crlx.Config(env="mw_push").validate()
+
+
+def test_backend_other_than_mjx_is_refused_before_loading():
+    with pytest.raises(ValueError, match="backend must be 'mjx'"):
+        make_env("mw_push", backend="generalized")
+
+
+def test_quaternion_matches_scipy_including_half_turns():
+    rng = np.random.default_rng(0)
+    rotations = list(Rotation.random(64, random_state=1)) + [
+        Rotation.from_rotvec(np.pi * axis / np.linalg.norm(axis)) for axis in rng.normal(size=(8, 3))
+    ] + [Rotation.identity(), Rotation.from_euler("x", 180, degrees=True), Rotation.from_euler("z", 179.9, degrees=True)]
+    matrices = np.stack([r.as_matrix() for r in rotations])
+    ours = np.asarray(jax.vmap(quat_xyzw_from_matrix)(jnp.asarray(matrices.reshape(-1, 9))))
+    np.testing.assert_allclose(ours, Rotation.from_matrix(matrices).as_quat(), atol=1e-6)
+
+
+def test_prism_has_the_cylinders_radius_and_height():
+    vertices = prism_vertices(0.02, 0.05, sides=12)
+    assert vertices.shape == (24, 3)
+    np.testing.assert_allclose(np.linalg.norm(vertices[:, :2], axis=-1), 0.02)
+    np.testing.assert_allclose(np.sort(np.unique(vertices[:, 2])), [-0.05, 0.05])
+
+
+# ---- fidelity against Meta-World (metaworld extra) ----
+
+
+@dataclasses.dataclass
+class Port:
+    task: str
+    env: object
+    reset_vecs: np.ndarray
+    reset: object
+    step: object
+
+
+@functools.cache
+def port(name: str) -> Port:
+    """The env, NUM_LAYOUTS reset vectors Meta-World accepts, jitted batched reset_to and step."""
+    from crlx.envs.metaworld.oracle import reset_vectors
+
+    env = make_env(name)
+    return Port(env.task.name, env, reset_vectors(env, NUM_LAYOUTS), jax.jit(jax.vmap(env.reset_to)), jax.jit(jax.vmap(env.step)))
+
+
+@functools.cache
+def expert_run(name: str, steps: int):
+    """Meta-World's expert on every layout: (actions (N, T, 4), observations (N, T, 39), success (N,))."""
+    from crlx.envs.metaworld.oracle import expert, reference_env
+
+    p = port(name)
+    actions, observations, success = [], [], []
+    for vec in p.reset_vecs:
+        env = reference_env(p.task, vec)
+        obs, _ = env.reset()
+        policy, acts, seen, won = expert(p.task), [], [], False
+        for _ in range(steps):
+            action = np.clip(policy.get_action(obs), -1.0, 1.0)
+            obs, _, _, _, info = env.step(action)
+            acts.append(action), seen.append(obs)
+            won = won or bool(info["success"])
+        actions.append(acts), observations.append(seen), success.append(won)
+    return np.asarray(actions, np.float32), np.asarray(observations), np.asarray(success)
+
+
+@pytest.mark.metaworld
+@pytest.mark.parametrize("name", MW_NAMES)
+def test_reset_observation_equals_metaworld(name):
+    from crlx.envs.metaworld.oracle import reference_env
+
+    p = port(name)
+    ours = np.asarray(p.reset(jnp.asarray(p.reset_vecs)).obs)[:, MW_OBS_INDICES]
+    for vec, obs in zip(p.reset_vecs, ours):
+        reference, _ = reference_env(p.task, vec).reset()
+        np.testing.assert_allclose(obs, reference, atol=RESET_TOLERANCE, err_msg=f"{name} at reset vector {vec}")
+
+
+@pytest.mark.metaworld
+@pytest.mark.parametrize("name", MW_NAMES)
+def test_expert_actions_replayed_open_loop_track_metaworld(name):
+    """Meta-World's expert actions from the same layouts: objects stay within 5 mm for 100 steps."""
+    p = port(name)
+    actions, reference, _ = expert_run(name, OPEN_LOOP_STEPS)
+    state = p.reset(jnp.asarray(p.reset_vecs))
+    worst = 0.0
+    for t in range(OPEN_LOOP_STEPS):
+        state = p.step(state, jnp.asarray(actions[:, t]))
+        obs = np.asarray(state.obs)[:, MW_OBS_INDICES]
+        for objects in (slice(4, 7), slice(11, 14)):
+            worst = max(worst, float(np.linalg.norm(obs[:, objects] - reference[:, t, objects], axis=-1).max()))
+    assert worst <= OPEN_LOOP_TOLERANCE, f"{name}: object deviates {worst * 1000:.1f} mm from Meta-World"
+
+
+@pytest.mark.metaworld
+@pytest.mark.parametrize("name", MW_NAMES)
+def test_expert_closed_loop_success_reaches_90_percent_of_metaworlds(name):
+    from crlx.envs.metaworld.oracle import expert
+
+    p = port(name)
+    _, _, reference_success = expert_run(name, p.env.spec.episode_length)
+    policies = [expert(p.task) for _ in p.reset_vecs]
+    state = p.reset(jnp.asarray(p.reset_vecs))
+    success = np.zeros(len(policies), bool)
+    for _ in range(p.env.spec.episode_length):
+        obs = np.asarray(state.obs, np.float64)[:, MW_OBS_INDICES]
+        actions = np.stack([np.clip(policy.get_action(o), -1.0, 1.0) for policy, o in zip(policies, obs)])
+        state = p.step(state, jnp.asarray(actions, jnp.float32))
+        success |= np.asarray(state.metrics["success"]) > 0
+        if success.all():
+            break
+    assert reference_success.mean() > 0, f"{name}: Meta-World's expert never succeeds on these layouts"
+    assert success.mean() >= 0.9 * reference_success.mean(), (name, success.mean(), reference_success.mean())
