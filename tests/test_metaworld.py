@@ -116,6 +116,19 @@ def expert_run(name: str, steps: int):
 
 @pytest.mark.metaworld
 @pytest.mark.parametrize("name", MW_NAMES)
+def test_jitted_batched_reset_draws_a_fresh_valid_layout_per_env(name):
+    env = port(name).env
+    state = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.PRNGKey(0), 4))
+    obs, goal = np.asarray(state.obs), np.asarray(state.info["goal"])
+    assert obs.shape == (4, env.observation_size) == (4, 42) and np.isfinite(obs).all()
+    np.testing.assert_array_equal(obs[:, 39:], goal)
+    np.testing.assert_array_equal(obs[:, :18], obs[:, 18:36])  # the previous frame equals the first
+    assert len({tuple(np.round(o, 6)) for o in obs}) == 4, "every env should get its own layout (objects, goal)"
+    assert all(bool(env.task.valid(vec)) for vec in np.asarray(port(name).reset_vecs))
+
+
+@pytest.mark.metaworld
+@pytest.mark.parametrize("name", MW_NAMES)
 def test_reset_observation_equals_metaworld(name):
     from crlx.envs.metaworld.oracle import reference_env
 
@@ -136,6 +149,7 @@ def test_expert_actions_replayed_open_loop_track_metaworld(name):
     worst = 0.0
     for t in range(OPEN_LOOP_STEPS):
         state = p.step(state, jnp.asarray(actions[:, t]))
+        assert np.isfinite(np.asarray(state.obs)).all() and (np.asarray(state.done) == 0).all()
         obs = np.asarray(state.obs)[:, MW_OBS_INDICES]
         for objects in (slice(4, 7), slice(11, 14)):
             worst = max(worst, float(np.linalg.norm(obs[:, objects] - reference[:, t, objects], axis=-1).max()))
