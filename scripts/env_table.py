@@ -15,7 +15,7 @@ import time
 
 import jax
 
-from crlx.envs import ENVS, make_env, wrap_for_training
+from crlx.envs import ENVS, MW_ENVS, make_env, wrap_for_training
 
 GOALS = {
     "point_mass": "position xy",
@@ -76,7 +76,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--num_envs", type=int, default=128)
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--envs", nargs="*", default=sorted(ENVS))
+    parser.add_argument("--envs", nargs="*", default=sorted(set(ENVS) - set(MW_ENVS)),
+                        help="default: every env but the Meta-World ports (scripts/metaworld_table.py)")
     args = parser.parse_args()
     print(f"| env | obs size | goal (goal_dim) | threshold | episode length | backend | env steps/s at {args.num_envs} envs |")
     print("|---|---|---|---|---|---|---|")

@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation
 import crlx
 from crlx.config import ConfigError
 from crlx.envs import MW_ENVS, SEQUENCES, make_env, metaworld_available
-from crlx.envs.metaworld import CW10, MW_OBS_INDICES, TASKS, MetaWorldNotInstalled, env_name
+from crlx.envs.metaworld import CW10, TASKS, MetaWorldNotInstalled, env_name
 from crlx.envs.metaworld.scene import prism_vertices
 from crlx.envs.metaworld.task import quat_xyzw_from_matrix
 
@@ -96,22 +96,9 @@ def port(name: str) -> Port:
 
 @functools.cache
 def expert_run(name: str, steps: int):
-    """Meta-World's expert on every layout: (actions (N, T, 4), observations (N, T, 39), success (N,))."""
-    from crlx.envs.metaworld.oracle import expert, reference_env
+    from crlx.envs.metaworld.oracle import expert_rollouts
 
-    p = port(name)
-    actions, observations, success = [], [], []
-    for vec in p.reset_vecs:
-        env = reference_env(p.task, vec)
-        obs, _ = env.reset()
-        policy, acts, seen, won = expert(p.task), [], [], False
-        for _ in range(steps):
-            action = np.clip(policy.get_action(obs), -1.0, 1.0)
-            obs, _, _, _, info = env.step(action)
-            acts.append(action), seen.append(obs)
-            won = won or bool(info["success"])
-        actions.append(acts), observations.append(seen), success.append(won)
-    return np.asarray(actions, np.float32), np.asarray(observations), np.asarray(success)
+    return expert_rollouts(port(name).task, port(name).reset_vecs, steps)
 
 
 @pytest.mark.metaworld
@@ -130,48 +117,32 @@ def test_jitted_batched_reset_draws_a_fresh_valid_layout_per_env(name):
 @pytest.mark.metaworld
 @pytest.mark.parametrize("name", MW_NAMES)
 def test_reset_observation_equals_metaworld(name):
-    from crlx.envs.metaworld.oracle import reference_env
+    from crlx.envs.metaworld.oracle import reset_deviation
 
     p = port(name)
-    ours = np.asarray(p.reset(jnp.asarray(p.reset_vecs)).obs)[:, MW_OBS_INDICES]
-    for vec, obs in zip(p.reset_vecs, ours):
-        reference, _ = reference_env(p.task, vec).reset()
-        np.testing.assert_allclose(obs, reference, atol=RESET_TOLERANCE, err_msg=f"{name} at reset vector {vec}")
+    assert reset_deviation(p.task, p.reset, p.reset_vecs) <= RESET_TOLERANCE
 
 
 @pytest.mark.metaworld
 @pytest.mark.parametrize("name", MW_NAMES)
 def test_expert_actions_replayed_open_loop_track_metaworld(name):
     """Meta-World's expert actions from the same layouts: objects stay within 5 mm for 100 steps."""
+    from crlx.envs.metaworld.oracle import open_loop_deviation
+
     p = port(name)
-    actions, reference, _ = expert_run(name, OPEN_LOOP_STEPS)
-    state = p.reset(jnp.asarray(p.reset_vecs))
-    worst = 0.0
-    for t in range(OPEN_LOOP_STEPS):
-        state = p.step(state, jnp.asarray(actions[:, t]))
-        assert np.isfinite(np.asarray(state.obs)).all() and (np.asarray(state.done) == 0).all()
-        obs = np.asarray(state.obs)[:, MW_OBS_INDICES]
-        for objects in (slice(4, 7), slice(11, 14)):
-            worst = max(worst, float(np.linalg.norm(obs[:, objects] - reference[:, t, objects], axis=-1).max()))
-    assert worst <= OPEN_LOOP_TOLERANCE, f"{name}: object deviates {worst * 1000:.1f} mm from Meta-World"
+    actions, reference, _ = expert_run(name, p.env.spec.episode_length)
+    steps = slice(0, OPEN_LOOP_STEPS)
+    deviation = open_loop_deviation(p.reset, p.step, p.reset_vecs, actions[:, steps], reference[:, steps])
+    assert deviation.max() <= OPEN_LOOP_TOLERANCE, f"{name}: object deviations (mm) {np.round(deviation * 1000, 1)}"
 
 
 @pytest.mark.metaworld
 @pytest.mark.parametrize("name", MW_NAMES)
 def test_expert_closed_loop_success_reaches_90_percent_of_metaworlds(name):
-    from crlx.envs.metaworld.oracle import expert
+    from crlx.envs.metaworld.oracle import closed_loop_success
 
     p = port(name)
-    _, _, reference_success = expert_run(name, p.env.spec.episode_length)
-    policies = [expert(p.task) for _ in p.reset_vecs]
-    state = p.reset(jnp.asarray(p.reset_vecs))
-    success = np.zeros(len(policies), bool)
-    for _ in range(p.env.spec.episode_length):
-        obs = np.asarray(state.obs, np.float64)[:, MW_OBS_INDICES]
-        actions = np.stack([np.clip(policy.get_action(o), -1.0, 1.0) for policy, o in zip(policies, obs)])
-        state = p.step(state, jnp.asarray(actions, jnp.float32))
-        success |= np.asarray(state.metrics["success"]) > 0
-        if success.all():
-            break
-    assert reference_success.mean() > 0, f"{name}: Meta-World's expert never succeeds on these layouts"
-    assert success.mean() >= 0.9 * reference_success.mean(), (name, success.mean(), reference_success.mean())
+    reference = expert_run(name, p.env.spec.episode_length)[2]
+    ours = closed_loop_success(p.task, p.reset, p.step, p.reset_vecs, p.env.spec.episode_length)
+    assert reference.mean() > 0, f"{name}: Meta-World's expert never succeeds on these layouts"
+    assert ours.mean() >= 0.9 * reference.mean(), f"{name}: expert success {ours.mean():.2f} vs Meta-World {reference.mean():.2f}"
