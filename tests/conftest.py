@@ -43,6 +43,16 @@ def subprocess_env() -> dict:
             "WANDB_SILENT": "true"}
 
 
+def env_option_default(name: str, option: str):
+    """The default of option `option` of the registered env `name`'s factory (None if it has none)."""
+    import inspect
+
+    from crlx.envs import ENVS
+
+    parameter = inspect.signature(ENVS[name]).parameters.get(option)
+    return None if parameter is None else parameter.default
+
+
 def preset(name: str, **changes) -> Config:
     """The shipped preset configs/<name>.yaml, with `changes` replacing top-level fields."""
     from crlx.train import load_config_file

@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 import crlx
-from crlx.envs import ENVS, LAYOUTS, MW_ENVS, make_env, wrap_for_eval
+from crlx.envs import ENVS, LAYOUTS, make_env, wrap_for_eval
 from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.maze import Maze
 from crlx.envs.pusher import BLOCK, TIP
-from tests.conftest import tiny_config
+from tests.conftest import env_option_default, tiny_config
 
-PURE_JAX = {name for name in ENVS if name not in MW_ENVS and make_env(name).backend == "jax"}
+PURE_JAX = {name for name in ENVS if env_option_default(name, "backend") == "jax"}
+"""envs simulated in plain JAX by default (read from the factory, so collecting builds no env)"""
 EVAL_KEYS = {"eval/success", "eval/time_near_goal", "eval/final_dist", "eval/min_dist"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:Accessing .* directly from .Data. is deprecated:DeprecationWarning")
