@@ -71,7 +71,8 @@ class HandlePressSide(Task):
     def place(self, reset_vec, layout, settled) -> Layout:
         """The box at the reset vector, the handle joint at -1 mm and at rest."""
         layout = move_body(layout, self.box, reset_vec)
-        return dataclasses.replace(layout, qpos=layout.qpos.at[9].set(self.handle_start), qvel=layout.qvel.at[9].set(0.0))
+        qpos, qvel = layout.qpos.at[9].set(self.handle_start), layout.qvel.at[9].set(0.0)
+        return dataclasses.replace(layout, qpos=qpos, qvel=qvel)
 
     def goal(self, reset_vec, data) -> jax.Array:
         return data.site_xpos[self.press]

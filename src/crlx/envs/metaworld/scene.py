@@ -4,8 +4,9 @@ Meta-World's scenes use pairs MJX cannot collide and far more contact slots than
 `load_scene` parses the XML from the installed metaworld package with `mujoco.MjSpec` and changes
 it at load time (nothing is copied into crlx):
 
-- every collidable cylinder becomes a convex n-gon prism mesh of the same radius and height, or a
-  capsule of the same overall length when it is long (length > 4 x radius, e.g. handles);
+- every collidable cylinder becomes a convex 12-sided prism mesh of the same radius and height
+  (a capsule for the long handle of handle-press-side moved its handle 17-53 mm off Meta-World's
+  in an expert replay, the prism 1-10 mm);
 - a geom with a margin that can touch a mesh (MJX has no margins on mesh pairs; the fingers'
   pads have 1 mm) grows by its margin instead;
 - collidable meshes with more than `MAX_MESH_VERTICES` vertices (the 6.7k-vertex gripper base)
@@ -29,8 +30,6 @@ MAX_MESH_VERTICES = 5000
 """collidable meshes above this vertex count are replaced by their bounding box"""
 PRISM_SIDES = 12
 """sides of the prism that stands in for a collidable cylinder"""
-CAPSULE_ASPECT = 4.0
-"""a collidable cylinder longer than this many radii becomes a capsule instead of a prism"""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,14 +76,9 @@ def adapt(spec: mujoco.MjSpec, options: SceneOptions) -> list[str]:
             radius, half_height = (float(v) for v in compiled.geom_size[index][:2])
             geom.fromto = [np.nan] * 6  # the compiled pos/quat below carry the placement
             geom.pos, geom.quat = compiled.geom_pos[index], compiled.geom_quat[index]
-            if half_height > CAPSULE_ASPECT * radius / 2:
-                geom.type = mujoco.mjtGeom.mjGEOM_CAPSULE
-                geom.size = [radius, half_height - radius, 0.0]
-                changes.append(f"cylinder {label} -> capsule of the same radius and length")
-            else:
-                mesh = spec.add_mesh(name=f"crlx_prism_{index}", uservert=prism_vertices(radius, half_height).ravel().tolist())
-                geom.type, geom.meshname = mujoco.mjtGeom.mjGEOM_MESH, mesh.name
-                changes.append(f"cylinder {label} -> {PRISM_SIDES}-sided prism")
+            mesh = spec.add_mesh(name=f"crlx_prism_{index}", uservert=prism_vertices(radius, half_height).ravel().tolist())
+            geom.type, geom.meshname = mujoco.mjtGeom.mjGEOM_MESH, mesh.name
+            changes.append(f"cylinder {label} -> {PRISM_SIDES}-sided prism")
         elif geom.type == mujoco.mjtGeom.mjGEOM_MESH:
             mesh_id = int(compiled.geom_dataid[index])
             if compiled.mesh_vertnum[mesh_id] > MAX_MESH_VERTICES:

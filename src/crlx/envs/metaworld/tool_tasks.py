@@ -17,19 +17,16 @@ from crlx.envs.metaworld.task import Layout, Task, quat_xyzw_from_matrix
 
 
 class Hammer(Task):
-    """Hammer a nail in; success measures how far the nail has slid in (NailSlideJoint > 0.09 m).
-
-    The nail (body nail_link) slides +y from y0 = box_y - 0.21; Meta-World's target (site goal) is
-    where it stops, y0 + 0.1 (the joint's upper limit). With achieved = the nail's position and
-    goal = that target, |y - goal_y| <= 0.01 holds exactly when 0.09 <= slide <= 0.11, i.e. when
-    slide >= 0.09 since the joint stops at 0.1: Meta-World's rule (up to `>` vs `>=`).
-    """
+    """Hammer a nail into a block; success measures how far the nail has slid in (over 9 cm)."""
 
     name, scene = "hammer", "sawyer_xyz/sawyer_hammer.xml"
     hand_init = (0.0, 0.4, 0.2)
     hand_low, hand_high = HAND_RANGE["hand_low"], HAND_RANGE["hand_high"]
     reset_low, reset_high = (-0.1, 0.4, 0.0), (0.1, 0.5, 0.0)
     """the hammer's position only (Meta-World's goal_space is not part of the reset vector)"""
+    # Meta-World: success when NailSlideJoint > 0.09. The nail (body nail_link) slides +y and its
+    # target (site goal, Meta-World's goal) is where the joint stops, 0.1 in. So |nail_y - goal_y|
+    # <= 0.01 means slide in [0.09, 0.11], i.e. slide >= 0.09: the joint stops at 0.1 (+1 mm overshoot).
     success_threshold = 0.01
     success_axes = (1,)
 
@@ -53,14 +50,14 @@ class Hammer(Task):
 
 
 class StickPull(Task):
-    """Pull a thermos with a stick; success measures the thermos handle's distance to the goal
-    (Meta-World also requires the stick's end to be in the handle, which is not checked here)."""
+    """Pull a thermos with a stick; success measures its handle within 12 cm of the goal."""
 
     name, scene = "stick-pull", "sawyer_xyz/sawyer_stick_obj.xml"
     hand_init = (0.0, 0.6, 0.2)
     hand_low, hand_high = (-0.5, 0.35, 0.05), (0.5, 1.0, 0.5)
     reset_low, reset_high = (-0.1, 0.55, 0.0, 0.35, 0.45, 0.0199), (0.0, 0.65, 0.001, 0.45, 0.55, 0.0201)
     success_threshold = 0.12
+    # Meta-World's success also requires the stick's end in the handle; that part is not checked
     height = 0.02
     """the stick's start height and the goal's height (the vector's z values are unused)"""
 
@@ -92,8 +89,7 @@ class StickPull(Task):
 
 
 class PegUnplugSide(Task):
-    """Pull a peg sideways out of a box that moves per episode; success measures the peg's end
-    within 7 cm of a point 15 cm out along x."""
+    """Pull a peg sideways out of a box; success measures the peg's end within 7 cm of the goal."""
 
     name, scene = "peg-unplug-side", "sawyer_xyz/sawyer_peg_unplug_side.xml"
     hand_init = (0.0, 0.6, 0.2)
