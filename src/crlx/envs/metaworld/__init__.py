@@ -13,7 +13,7 @@ from crlx.envs.metaworld.articulated_tasks import FaucetClose, HandlePressSide, 
 from crlx.envs.metaworld.env import MW_OBS_INDICES, MetaWorldEnv
 from crlx.envs.metaworld.object_tasks import PickPlace, Push, PushBack, PushWall, Reach, ShelfPlace
 from crlx.envs.metaworld.package import MetaWorldNotInstalled, metaworld_available
-from crlx.envs.metaworld.task import Task
+from crlx.envs.metaworld.task import Task, env_name
 from crlx.envs.metaworld.tool_tasks import Hammer, PegUnplugSide, StickPull
 
 TASKS: dict[str, type[Task]] = {
@@ -28,11 +28,6 @@ TASKS: dict[str, type[Task]] = {
 CW10 = ("hammer", "push-wall", "faucet-close", "push-back", "stick-pull", "handle-press-side", "push", "shelf-place",
         "window-close", "peg-unplug-side")
 """Continual World's ten tasks, in its order"""
-
-
-def env_name(task: str) -> str:
-    """'push-back' -> 'mw_push_back'."""
-    return "mw_" + task.replace("-", "_")
 
 
 def task_factory(cls: type[Task]) -> Callable[..., MetaWorldEnv]:

@@ -10,14 +10,10 @@ import jax.numpy as jnp
 import mujoco
 
 from crlx.envs.metaworld.object_tasks import HAND_RANGE
-from crlx.envs.metaworld.task import Layout, Task
+from crlx.envs.metaworld.task import Layout, Task, move_body
 
 NO_QUAT = jnp.zeros(4)
 """what Meta-World reports as the orientation of a fixture it does not track"""
-
-
-def move_body(layout: Layout, body: int, position: jax.Array) -> Layout:
-    return dataclasses.replace(layout, body_pos=layout.body_pos.at[body].set(position))
 
 
 class FaucetClose(Task):

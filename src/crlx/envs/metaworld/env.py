@@ -27,7 +27,7 @@ from mujoco import mjx
 
 from crlx.envs.base import EnvSpec, GoalEnv
 from crlx.envs.metaworld.scene import SceneOptions, load_scene
-from crlx.envs.metaworld.task import Layout, Task
+from crlx.envs.metaworld.task import Layout, Task, env_name
 from crlx.envs.physics import check_positive
 
 FRAME_SKIP = 5
@@ -59,7 +59,7 @@ class MetaWorldEnv(GoalEnv):
         max_contact_points: int = 16,
         solver_iterations: int = 10,
     ):
-        label = f"mw_{task.name.replace('-', '_')}"
+        label = env_name(task.name)
         if backend != "mjx":
             raise ValueError(f"{label}: backend must be 'mjx' (Meta-World scenes use mocap and MJX contacts), got {backend!r}")
         threshold = task.success_threshold if success_threshold is None else success_threshold

@@ -8,7 +8,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from crlx.envs.metaworld.task import Layout, Task, quat_xyzw_from_matrix
+from crlx.envs.metaworld.task import Layout, Task, move_body, quat_xyzw_from_matrix
 
 OBJECT_QPOS = slice(9, 12)
 OBJECT_QVEL = slice(9, 15)
@@ -136,7 +136,7 @@ class ShelfPlace(ObjectTask):
         height = settled.xpos[self.obj_body][2]
         layout = put_object(layout, jnp.stack([reset_vec[0], reset_vec[1], height]))
         shelf = reset_vec[3:6] - jnp.array([0.0, 0.0, 0.3])
-        return dataclasses.replace(layout, body_pos=layout.body_pos.at[self.shelf].set(shelf))
+        return move_body(layout, self.shelf, shelf)
 
     def goal(self, reset_vec, data) -> jax.Array:
         return data.site_xpos[self.goal_site]

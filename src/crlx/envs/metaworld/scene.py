@@ -62,9 +62,9 @@ def geom_label(model: mujoco.MjModel, index: int) -> str:
     return name or f"geom {index} of body {body}"
 
 
-def adapt(spec: mujoco.MjSpec, options: SceneOptions) -> list[str]:
-    """Apply the load-time changes to `spec` in place; returns them in words."""
-    compiled = spec.compile()
+def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) -> list[str]:
+    """Apply the load-time changes to `spec` (whose unchanged compile is `compiled`) in place;
+    returns them in words."""
     changes = []
     cylinders, boxes = [], []
     for index, geom in enumerate(spec.geoms):
@@ -140,7 +140,7 @@ def fold_mesh_pair_margins(spec: mujoco.MjSpec) -> list[str]:
 def load_scene(relative: str, options: SceneOptions = SceneOptions()) -> tuple[mujoco.MjModel, mujoco.MjModel, list[str]]:
     """(Meta-World's model as is, the MJX-ready model, list of changes) for `assets/<relative>`.
     Both models have the same joints, bodies and sites (the same qpos layout)."""
-    path = str(scene_path(relative))
-    spec = mujoco.MjSpec.from_file(path)
-    changes = adapt(spec, options)
-    return mujoco.MjModel.from_xml_path(path), spec.compile(), changes
+    spec = mujoco.MjSpec.from_file(str(scene_path(relative)))
+    original = spec.compile()
+    changes = adapt(spec, original, options)
+    return original, spec.compile(), changes

@@ -17,6 +17,16 @@ import mujoco
 Vec3 = tuple[float, float, float]
 
 
+def env_name(task: str) -> str:
+    """'push-back' -> 'mw_push_back'."""
+    return "mw_" + task.replace("-", "_")
+
+
+def move_body(layout: "Layout", body: int, position: jax.Array) -> "Layout":
+    """`layout` with model body `body` placed at `position` for this episode."""
+    return dataclasses.replace(layout, body_pos=layout.body_pos.at[body].set(position))
+
+
 @dataclasses.dataclass(frozen=True)
 class Layout:
     """A fresh episode's scene: joint positions, (moved) body positions and the commanded goal."""
@@ -53,7 +63,7 @@ class Task:
     def id(self, kind: mujoco.mjtObj, name: str) -> int:
         index = mujoco.mj_name2id(self.model, kind, name)
         if index < 0:
-            raise ValueError(f"mw_{self.name.replace('-', '_')}: no {kind.name[6:].lower()} named {name!r} in the scene")
+            raise ValueError(f"{env_name(self.name)}: no {kind.name[6:].lower()} named {name!r} in the scene")
         return index
 
     def body(self, name: str) -> int:
