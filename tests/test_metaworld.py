@@ -17,7 +17,7 @@ import crlx
 from crlx.config import ConfigError
 from crlx.envs import MW_ENVS, SEQUENCES, make_env, metaworld_available
 from crlx.envs.metaworld import CW10, TASKS, MetaWorldNotInstalled, env_name
-from crlx.envs.metaworld.scene import prism_vertices
+from crlx.envs.metaworld.scene import farthest_points, prism_vertices
 from crlx.envs.metaworld.task import quat_xyzw_from_matrix
 
 NUM_LAYOUTS = 20
@@ -25,13 +25,19 @@ OPEN_LOOP_STEPS = 100
 OPEN_LOOP_TOLERANCE = 0.005
 """Meta-World's expert actions replayed for 100 steps keep the objects within 5 mm of Meta-World's"""
 OPEN_LOOP_GUARD = {
-    name: 0.1
-    for name in ("mw_hammer", "mw_push_back", "mw_pick_place", "mw_push_wall", "mw_shelf_place", "mw_faucet_close",
-                 "mw_handle_press_side", "mw_window_close", "mw_peg_unplug_side", "mw_stick_pull")
+    "mw_faucet_close": 0.02,
+    "mw_shelf_place": 0.025,
+    "mw_stick_pull": 0.04,
+    "mw_handle_press_side": 0.055,
+    "mw_peg_unplug_side": 0.08,
+    "mw_push_back": 0.12,
 }
-"""tasks where 5 mm is not met or not yet shown on these 20 layouts (docs/METAWORLD.md has the
-measured deviations and their causes): only a gross error (a misplaced object, a blow-up) fails"""
+"""tasks where 5 mm is not met on these 20 layouts: the measured worst layout plus about a third
+(docs/METAWORLD.md has the deviations and their causes), so a misplaced object or a blow-up fails"""
 RESET_TOLERANCE = 1e-4
+RESET_GUARD = {"mw_handle_press_side": 2e-3}
+"""handle-press-side: on one of the 20 layouts Meta-World's arm settles against the moved box
+(hand 1.4 mm off ours, which settles once with the box unmoved)"""
 MW_NAMES = [env_name(task) for task in TASKS]
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -81,6 +87,15 @@ def test_prism_has_the_cylinders_radius_and_height():
     np.testing.assert_allclose(np.sort(np.unique(vertices[:, 2])), [-0.05, 0.05])
 
 
+def test_farthest_points_picks_extremes_first_and_keeps_small_sets():
+    square = np.array([[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0.5, 0.5, 0], [0.9, 0.9, 0]])
+    np.testing.assert_array_equal(farthest_points(square, 10), square)
+    picked = farthest_points(square, 4)
+    # the first pick is farthest from the centroid (0.73, 0.57): the corner (0, 0); then the
+    # corner opposite it, then the two left: the inner points never make it
+    np.testing.assert_array_equal(picked, square[[0, 2, 1, 3]])
+
+
 # ---- fidelity against Meta-World (metaworld extra) ----
 
 
@@ -123,12 +138,29 @@ def test_jitted_batched_reset_draws_a_fresh_valid_layout_per_env(name):
 
 
 @pytest.mark.metaworld
+@pytest.mark.parametrize("name", ["mw_faucet_close", "mw_handle_press_side", "mw_window_close", "mw_peg_unplug_side", "mw_shelf_place"])
+def test_reset_moves_bodies_as_kinematics_of_the_moved_model_would(name):
+    """reset_to shifts the subtrees of the bodies a task moves instead of running kinematics on a
+    per-env model; both must give the same positions."""
+    from mujoco import mjx
+
+    p = port(name)
+    state = p.reset(jnp.asarray(p.reset_vecs))
+    moved = np.asarray(state.info["body_pos"])[0]
+    assert np.abs(moved - np.asarray(p.env.model.body_pos)).max() > 0.01, "the task should move a body"
+    one = jax.tree.map(lambda x: x[0], state.pipeline_state)
+    full = jax.jit(mjx.kinematics)(p.env.model_at(jnp.asarray(moved)), one)
+    for field in ("xpos", "xipos", "geom_xpos", "site_xpos", "xanchor", "xquat"):
+        np.testing.assert_allclose(np.asarray(getattr(one, field)), np.asarray(getattr(full, field)), atol=1e-5, err_msg=field)
+
+
+@pytest.mark.metaworld
 @pytest.mark.parametrize("name", MW_NAMES)
 def test_reset_observation_equals_metaworld(name):
     from crlx.envs.metaworld.oracle import reset_deviation
 
     p = port(name)
-    assert reset_deviation(p.task, p.reset, p.reset_vecs) <= RESET_TOLERANCE
+    assert reset_deviation(p.task, p.reset, p.reset_vecs) <= RESET_GUARD.get(name, RESET_TOLERANCE)
 
 
 @pytest.mark.metaworld

@@ -80,6 +80,7 @@ class MetaWorldEnv(GoalEnv):
         self.reset_low = np.asarray(task.reset_low, np.float32)
         self.reset_high = np.asarray(task.reset_high, np.float32)
         self.model = mjx.put_model(self.mj_model)
+        self.subtree_of = subtree_matrix(self.mj_model)
         settled = settle(original, np.asarray(task.hand_init))
         self.settled = mjx.put_data(self.mj_model, transfer(settled, self.mj_model))
 
@@ -116,12 +117,28 @@ class MetaWorldEnv(GoalEnv):
         """A fresh episode from a given reset vector (Meta-World's `_last_rand_vec`)."""
         settled = Layout(qpos=self.settled.qpos, qvel=self.settled.qvel, body_pos=self.model.body_pos)
         layout = self.task.place(jnp.asarray(reset_vec, jnp.float32), settled, self.settled)
-        model = self.model_at(layout.body_pos)
-        data = mjx.kinematics(model, self.settled.replace(qpos=layout.qpos, qvel=layout.qvel))
+        data = mjx.kinematics(self.model, self.settled.replace(qpos=layout.qpos, qvel=layout.qvel))
+        data = self.moved(data, layout.body_pos)
         frame = self.frame(data)
         state = self.first_state(data, self.state_vec(frame, frame, data), self.task.goal(reset_vec, data))
         state.info["body_pos"] = layout.body_pos
         return state
+
+    def moved(self, data, body_pos: jax.Array):
+        """`data`'s positions (kinematics of the unmoved model) with bodies at `body_pos` instead:
+        a body moved by d in its parent's frame shifts its whole subtree by R_parent d.
+
+        Equal to kinematics with `model_at(body_pos)`, whose compile under vmap takes minutes on CPU
+        (XLA constant folding); only positions are shifted, the next mjx.step recomputes the rest."""
+        offset = jnp.einsum("bij,bj->bi", data.xmat[self.mj_model.body_parentid], body_pos - self.model.body_pos)
+        shift = self.subtree_of @ offset
+        return data.replace(
+            xpos=data.xpos + shift,
+            xipos=data.xipos + shift,
+            geom_xpos=data.geom_xpos + shift[self.mj_model.geom_bodyid],
+            site_xpos=data.site_xpos + shift[self.mj_model.site_bodyid],
+            xanchor=data.xanchor + shift[self.mj_model.jnt_bodyid],
+        )
 
     def step(self, state: State, action: jax.Array) -> State:
         action = jnp.clip(action, -1.0, 1.0)
@@ -155,6 +172,17 @@ class MetaWorldEnv(GoalEnv):
         axes = jnp.asarray(self.task.success_axes)
         dist = jnp.linalg.norm(jnp.take(self.achieved_goal(state_vec) - goal, axes, axis=-1), axis=-1)
         return {"dist": dist, "success": (dist <= self.spec.success_threshold).astype(jnp.float32)}
+
+
+def subtree_matrix(model: mujoco.MjModel) -> np.ndarray:
+    """(nbody, nbody) float32 M with M[b, a] = 1 where body a is b or an ancestor of b (not the world)."""
+    out = np.zeros((model.nbody, model.nbody), np.float32)
+    for body in range(1, model.nbody):
+        ancestor = body
+        while ancestor != 0:
+            out[body, ancestor] = 1.0
+            ancestor = model.body_parentid[ancestor]
+    return out
 
 
 def reset_mocap_welds(model: mujoco.MjModel) -> None:

@@ -9,8 +9,13 @@ it at load time (nothing is copied into crlx):
   in an expert replay, the prism 1-10 mm);
 - a geom with a margin that can touch a mesh (MJX has no margins on mesh pairs; the fingers'
   pads have 1 mm) grows by its margin instead;
-- collidable meshes with more than `MAX_MESH_VERTICES` vertices (the 6.7k-vertex gripper base)
-  stop colliding and an added box, their bounding box in the geom frame, collides instead;
+- collidable meshes with more than `MAX_MESH_VERTICES` vertices (the 6.7k-vertex gripper base,
+  whose convex hull has 883) stop colliding and an added mesh of `HULL_VERTICES` of their hull's
+  vertices collides instead (the hull's bounding box caught the window handle: 20-59 mm off
+  Meta-World's in an expert replay of window-close, the 64-vertex hull 1.4-2.0 mm);
+- a fixed body and the jointed body mounted on it whose geoms touch at rest (the faucet's knob on
+  its base) do not collide: MuJoCo finds no contact at distance 0, MJX finds one whose friction
+  brakes the joint;
 - MJX keeps at most `max_contact_points` contacts per colliding pair type and runs `iterations`
   solver iterations.
 
@@ -28,7 +33,11 @@ from crlx.envs.metaworld.package import scene_path
 
 MAX_MESH_VERTICES = 5000
 """collidable meshes above this vertex count are replaced by their bounding box"""
+HULL_VERTICES = 64
+"""vertices kept (farthest-point picks) from the convex hull of a mesh above MAX_MESH_VERTICES"""
 PRISM_SIDES = 12
+TOUCHING = 1e-6
+"""metres: geoms closer than this at rest count as touching"""
 """sides of the prism that stands in for a collidable cylinder"""
 
 
@@ -54,6 +63,29 @@ def prism_vertices(radius: float, half_height: float, sides: int = PRISM_SIDES) 
     ring = np.stack([radius * np.cos(angles), radius * np.sin(angles)], axis=-1)
     top = np.concatenate([ring, np.full((sides, 1), half_height)], axis=-1)
     return np.concatenate([top, top * np.array([1.0, 1.0, -1.0])])
+
+
+def hull_vertices(model: mujoco.MjModel, mesh: int) -> np.ndarray:
+    """(n, 3) vertices of the convex hull MuJoCo computed for collidable mesh `mesh` (mesh frame)."""
+    start = int(model.mesh_graphadr[mesh])
+    if start < 0:
+        raise ValueError(f"mesh {mesh} has no convex hull (it does not collide)")
+    count = int(model.mesh_graph[start])
+    indices = model.mesh_graph[start + 2 + count : start + 2 + 2 * count]
+    return model.mesh_vert[int(model.mesh_vertadr[mesh]) + indices]
+
+
+def farthest_points(points: np.ndarray, count: int) -> np.ndarray:
+    """(min(count, n), 3) points picked greedily, each the farthest from those picked before
+    (starting from the point farthest from the centroid); their hull lies inside the points' hull."""
+    if len(points) <= count:
+        return points
+    picked = [int(np.argmax(np.linalg.norm(points - points.mean(0), axis=-1)))]
+    distance = np.linalg.norm(points - points[picked[0]], axis=-1)
+    for _ in range(count - 1):
+        picked.append(int(np.argmax(distance)))
+        distance = np.minimum(distance, np.linalg.norm(points - points[picked[-1]], axis=-1))
+    return points[picked]
 
 
 def geom_label(model: mujoco.MjModel, index: int) -> str:
@@ -84,13 +116,12 @@ def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) 
             if compiled.mesh_vertnum[mesh_id] > MAX_MESH_VERTICES:
                 boxes.append((geom, index, label, int(compiled.mesh_vertnum[mesh_id])))
     for geom, index, label, vertices in boxes:
-        center, half = compiled.geom_aabb[index][:3], compiled.geom_aabb[index][3:]
-        rotation = np.zeros(9)
-        mujoco.mju_quat2Mat(rotation, compiled.geom_quat[index])
-        box = geom.parent.add_geom(
-            type=mujoco.mjtGeom.mjGEOM_BOX,
-            size=half,
-            pos=compiled.geom_pos[index] + rotation.reshape(3, 3) @ center,
+        corners = farthest_points(hull_vertices(compiled, int(compiled.geom_dataid[index])), HULL_VERTICES)
+        mesh = spec.add_mesh(name=f"crlx_hull_{index}", uservert=corners.ravel().tolist())
+        collider = geom.parent.add_geom(
+            type=mujoco.mjtGeom.mjGEOM_MESH,
+            meshname=mesh.name,
+            pos=compiled.geom_pos[index],
             quat=compiled.geom_quat[index],
             contype=geom.contype,
             conaffinity=geom.conaffinity,
@@ -99,9 +130,12 @@ def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) 
             group=3,
             rgba=[0, 0, 0, 0],
         )
-        box.name = f"crlx_box_{index}"
+        collider.name = f"crlx_hull_{index}"
         geom.contype = geom.conaffinity = 0
-        changes.append(f"mesh {label} ({vertices} vertices) -> its bounding box for collisions")
+        changes.append(f"mesh {label} ({vertices} vertices) -> a {len(corners)}-vertex hull inside its convex hull for collisions")
+    for parent, child in touching_mounts(compiled):
+        spec.add_exclude(bodyname1=parent, bodyname2=child)
+        changes.append(f"contacts between {parent} and {child} (jointed on it; touching at rest) excluded")
     folded = fold_mesh_pair_margins(spec)
     if folded:
         changes.append(f"margin folded into the size of {', '.join(folded)} (they can touch a mesh)")
@@ -112,6 +146,29 @@ def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) 
     spec.option.iterations = options.iterations
     spec.option.ls_iterations = options.ls_iterations
     return changes
+
+
+def touching_mounts(model: mujoco.MjModel) -> list[tuple[str, str]]:
+    """(fixed body, jointed child) name pairs whose collidable geoms touch (distance <= TOUCHING)
+    in the model's initial state. MuJoCo finds no contact at distance 0 and MJX does, with friction
+    that brakes the joint (the faucet's knob on its base)."""
+    data = mujoco.MjData(model)
+    mujoco.mj_forward(model, data)
+    body = lambda index: mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, index)  # noqa: E731
+
+    def geoms(index):
+        start = model.body_geomadr[index]
+        return [g for g in range(start, start + model.body_geomnum[index]) if model.geom_contype[g] or model.geom_conaffinity[g]]
+
+    pairs = []
+    for child in range(1, model.nbody):
+        parent = model.body_parentid[child]
+        if parent == 0 or model.body_weldid[parent] != 0 or model.body_weldid[child] == 0:
+            continue
+        gaps = [mujoco.mj_geomDistance(model, data, a, b, 2 * TOUCHING, None) for a in geoms(parent) for b in geoms(child)]
+        if gaps and min(gaps) <= TOUCHING:
+            pairs.append((body(parent), body(child)))
+    return pairs
 
 
 def can_touch(a, b) -> bool:
