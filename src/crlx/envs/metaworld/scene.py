@@ -113,9 +113,9 @@ def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) 
         elif geom.type == mujoco.mjtGeom.mjGEOM_MESH:
             mesh_id = int(compiled.geom_dataid[index])
             if compiled.mesh_vertnum[mesh_id] > MAX_MESH_VERTICES:
-                large_meshes.append((geom, index, label, int(compiled.mesh_vertnum[mesh_id])))
-    for geom, index, label, vertices in large_meshes:
-        corners = farthest_points(hull_vertices(compiled, int(compiled.geom_dataid[index])), HULL_VERTICES)
+                large_meshes.append((geom, index, label, mesh_id))
+    for geom, index, label, mesh_id in large_meshes:
+        corners = farthest_points(hull_vertices(compiled, mesh_id), HULL_VERTICES)
         mesh = spec.add_mesh(name=f"crlx_hull_{index}", uservert=corners.ravel().tolist())
         collider = geom.parent.add_geom(
             type=mujoco.mjtGeom.mjGEOM_MESH,
@@ -131,7 +131,7 @@ def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) 
         )
         collider.name = f"crlx_hull_{index}"
         geom.contype = geom.conaffinity = 0
-        changes.append(f"mesh {label} ({vertices} vertices) -> a {len(corners)}-vertex hull inside its convex hull for collisions")
+        changes.append(f"mesh {label} ({compiled.mesh_vertnum[mesh_id]} vertices) -> a {len(corners)}-vertex hull inside its convex hull for collisions")
     for parent, child in touching_mounts(compiled):
         spec.add_exclude(bodyname1=parent, bodyname2=child)
         changes.append(f"contacts between {parent} and {child} (jointed on it; touching at rest) excluded")

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import mujoco
 
 from crlx.envs.metaworld.object_tasks import HAND_RANGE, put_object
-from crlx.envs.metaworld.task import Layout, Task, quat_xyzw_from_matrix
+from crlx.envs.metaworld.task import Layout, Task, move_body, quat_xyzw_from_matrix
 
 
 class Hammer(Task):
@@ -108,12 +108,8 @@ class PegUnplugSide(Task):
     def place(self, reset_vec, layout, settled) -> Layout:
         """Box at the reset vector, plug in it upright; Meta-World zeroes only its linear velocity."""
         plug = jnp.concatenate([reset_vec + jnp.asarray(self.plug_offset), jnp.array([1.0, 0.0, 0.0, 0.0])])
-        return dataclasses.replace(
-            layout,
-            qpos=layout.qpos.at[9:16].set(plug),
-            qvel=layout.qvel.at[9:12].set(0.0),
-            body_pos=layout.body_pos.at[self.box].set(reset_vec),
-        )
+        layout = move_body(layout, self.box, reset_vec)
+        return dataclasses.replace(layout, qpos=layout.qpos.at[9:16].set(plug), qvel=layout.qvel.at[9:12].set(0.0))
 
     def goal(self, reset_vec, data):
         return reset_vec + jnp.asarray(self.plug_offset) + jnp.asarray(self.pull)
