@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -17,10 +18,12 @@ def test_four_device_suite_passes():
     env["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4").strip()
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env["PYTHONPATH"]])
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "devices")],
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", str(ROOT / "tests" / "devices")],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=900,
     )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    # -s: XLA's own fatal log line (e.g. a collective's rendezvous timeout) reaches proc.stderr.
+    fatal = [line for line in proc.stderr.splitlines() if re.match(r"F\d{4} ", line)]
+    assert proc.returncode == 0, "\n".join(fatal) + "\n" + proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "skipped" not in proc.stdout and " passed" in proc.stdout, proc.stdout[-2000:]
 
 

@@ -64,6 +64,12 @@ def write_outputs(cfg: Config, agent, ts: TrainState, logger: RunLogger, key: ja
         logger.log_media("eval/video", path, int(ts.env_steps))
 
 
+@jax.jit
+def take_seed(tree, index: jax.Array):
+    """tree with every leaf x replaced by x[index]."""
+    return jax.tree.map(lambda x: x[index], tree)
+
+
 class Seeds:
     """The seeds of a run and how to move between the batched (vmapped) state and one seed's slice."""
 
@@ -79,7 +85,17 @@ class Seeds:
         return jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
 
     def take(self, tree, index: int):
-        return jax.tree.map(lambda x: x[index], tree) if self.batched else tree
+        """Seed `index`'s slice of a batched tree (host arrays are sliced on the host).
+
+        Device arrays are sliced by one program for the whole tree, and it is awaited: with the seed
+        axis split over CPU devices, many small slicing programs in flight at once can take every
+        worker thread with collectives that wait for each other, and XLA aborts the process.
+        """
+        if not self.batched:
+            return tree
+        if all(isinstance(x, (np.ndarray, np.generic)) for x in jax.tree.leaves(tree)):
+            return jax.tree.map(lambda x: x[index], tree)
+        return jax.block_until_ready(take_seed(tree, index))
 
     def stack(self, trees: list):
         return jax.tree.map(lambda *xs: jnp.stack(xs), *trees) if self.batched else trees[0]
