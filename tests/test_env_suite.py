@@ -6,15 +6,17 @@ import collections
 
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 import pytest
 
 import crlx
 from crlx.envs import ENVS, LAYOUTS, make_env, wrap_for_eval
+from crlx.envs.ant import add_free_body
 from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.maze import Maze
 from crlx.envs.pusher import BLOCK, TIP
-from tests.conftest import env_option_default, tiny_config
+from tests.conftest import ROOT, env_option_default, tiny_config
 
 PURE_JAX = {name for name in ENVS if env_option_default(name, "backend") == "jax"}
 """envs simulated in plain JAX by default (read from the factory, so collecting builds no env)"""
@@ -103,6 +105,16 @@ def test_waypoint_controller_solves_point_maze_and_walls_block(layout):
     assert maze.rows[int(r)][int(c)] != "#"
     wall_face = maze.center(int(r), int(c))[0] - maze.cell_size / 2
     assert wall_face + env.radius - 1e-5 <= x <= wall_face + env.radius + env.max_step
+
+
+def test_free_body_extends_the_home_keyframe_with_its_own_pose():
+    """Added free bodies append (pos, 1 0 0 0) to keyframe qpos before compile (MuJoCo 3.3 does not pad)."""
+    spec = mujoco.MjSpec.from_file(str(ROOT / "envs" / "ant.xml"))
+    home = np.array(spec.keys[0].qpos)
+    add_free_body(spec, "box", mujoco.mjtGeom.mjGEOM_BOX, (0.1, 0.1, 0.1), 1.0, (1, 1, 1, 1), pos=(2.0, -1.0, 0.1))
+    np.testing.assert_array_equal(spec.keys[0].qpos, np.concatenate([home, [2.0, -1.0, 0.1, 1, 0, 0, 0]]))
+    model = spec.compile()
+    np.testing.assert_array_equal(model.key_qpos[0], spec.keys[0].qpos)
 
 
 def test_ant_ball_goal_spaces(tmp_path):

@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 
 import crlx
 from crlx.config import ConfigError
-from crlx.envs import MW_ENVS, SEQUENCES, make_env, metaworld_available
+from crlx.envs import ENVS, MW_ENVS, SEQUENCES, make_env, metaworld_available
 from crlx.envs.metaworld import CW10, TASKS, MetaWorldNotInstalled, env_name
 from crlx.envs.metaworld.scene import farthest_points, prism_vertices
 from crlx.envs.metaworld.task import quat_xyzw_from_matrix
@@ -63,6 +63,13 @@ def test_missing_metaworld_names_the_install_command():
         make_env("mw_push")
     with pytest.raises(ConfigError, match="metaworld"):
         crlx.Config(env="mw_push").validate()
+
+
+@pytest.mark.metaworld
+def test_every_other_env_builds_under_the_mujoco_metaworld_pins():
+    """The metaworld extra brings MuJoCo 3.3; crlx's own scenes must build there too."""
+    for name in sorted(set(ENVS) - set(MW_ENVS)):
+        make_env(name)
 
 
 def test_backend_other_than_mjx_is_refused_before_loading():

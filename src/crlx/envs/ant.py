@@ -27,6 +27,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import mujoco
+import numpy as np
 
 from crlx.envs.physics import check_positive
 from crlx.envs.walker import Walker
@@ -36,7 +37,14 @@ ANT_QPOS, ANT_QVEL = 15, 14
 
 
 def add_free_body(spec: mujoco.MjSpec, name: str, geom_type: mujoco.mjtGeom, size, mass: float, rgba, pos=(0, 0, 0)):
-    """A free body with one geom that touches the floor, walls, the ant and other free bodies."""
+    """A free body with one geom that touches the floor, walls, the ant and other free bodies.
+
+    Keyframes that set qpos get the body's own 7 values (pos, quaternion 1 0 0 0) appended; MuJoCo
+    3.3 rejects a keyframe shorter than the model's qpos instead of padding it.
+    """
+    for key in spec.keys:
+        if len(key.qpos):
+            key.qpos = np.concatenate([key.qpos, pos, [1.0, 0.0, 0.0, 0.0]])
     body = spec.worldbody.add_body(name=name, pos=list(pos))
     body.add_freejoint(name=name)
     body.add_geom(name=name, type=geom_type, size=list(size), mass=mass, rgba=list(rgba), contype=1, conaffinity=1,
