@@ -42,6 +42,8 @@ GOALS = {
 def goal_text(name: str) -> str:
     if name in GOALS:
         return GOALS[name]
+    if name in MW_ENVS:
+        return "the point Meta-World's success rule measures (docs/METAWORLD.md)"
     walker, layout = name.removesuffix("_maze").split("_", 1)  # e.g. "humanoid", "big"
     return f"{'position' if walker == 'point' else 'torso'} xy in a goal cell ({layout} maze)"
 
