@@ -9,6 +9,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import mujoco
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -17,7 +18,7 @@ import crlx
 from crlx.config import ConfigError
 from crlx.envs import ENVS, MW_ENVS, SEQUENCES, make_env, metaworld_available
 from crlx.envs.metaworld import CW10, TASKS, MetaWorldNotInstalled, env_name
-from crlx.envs.metaworld.scene import farthest_points, prism_vertices
+from crlx.envs.metaworld.scene import farthest_points, fold_margins, prism_vertices
 from crlx.envs.metaworld.task import quat_xyzw_from_matrix
 
 NUM_LAYOUTS = 20
@@ -101,6 +102,24 @@ def test_farthest_points_picks_extremes_first_and_keeps_small_sets():
     # the first pick is farthest from the centroid (0.73, 0.57): the corner (0, 0); then the
     # corner opposite it, then the two left: the inner points never make it
     np.testing.assert_array_equal(picked, square[[0, 2, 1, 3]])
+
+
+def test_fold_margins_grows_collidable_boxes_and_spheres_by_their_margin():
+    spec = mujoco.MjSpec()
+    body = spec.worldbody.add_body(name="b")
+    box = body.add_geom(name="box", type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.1, 0.2, 0.3], margin=0.004, gap=0.001)
+    ball = body.add_geom(name="ball", type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[0.05, 0, 0], margin=0.002)
+    ghost = body.add_geom(name="ghost", type=mujoco.mjtGeom.mjGEOM_BOX, size=[0.1, 0.1, 0.1], margin=0.002,
+                          contype=0, conaffinity=0)
+    assert fold_margins(spec) == ["box", "ball"]
+    np.testing.assert_allclose(box.size, [0.103, 0.203, 0.303])  # grows by margin - gap
+    np.testing.assert_allclose(ball.size[0], 0.052)
+    assert box.margin == box.gap == ball.margin == 0.0
+    assert ghost.margin == 0.002 and ghost.size[0] == 0.1  # does not collide: kept
+    mesh = spec.add_mesh(name="tetra", uservert=[0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1])
+    body.add_geom(name="m", type=mujoco.mjtGeom.mjGEOM_MESH, meshname=mesh.name, margin=0.001)
+    with pytest.raises(ValueError, match="mesh geom 'm' has a margin"):
+        fold_margins(spec)
 
 
 # ---- fidelity against Meta-World (metaworld extra) ----

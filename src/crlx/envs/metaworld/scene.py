@@ -7,8 +7,9 @@ it at load time (nothing is copied into crlx):
 - every collidable cylinder becomes a convex 12-sided prism mesh of the same radius and height
   (a capsule for the long handle of handle-press-side moved its handle 17-53 mm off Meta-World's
   in an expert replay, the prism 1-10 mm);
-- a geom with a margin that can touch a mesh (MJX has no margins on mesh pairs; the fingers'
-  pads have 1 mm) grows by its margin instead;
+- a collidable geom with a margin (the fingers' pads and claws have 1 mm) grows by its margin
+  instead (MJX has no margins on mesh pairs, and its box pairs with margins replayed Meta-World's
+  expert worse);
 - collidable meshes with more than `MAX_MESH_VERTICES` vertices (the 6.7k-vertex gripper base,
   whose convex hull has 883) stop colliding and an added mesh of `HULL_VERTICES` of their hull's
   vertices collides instead (the hull's bounding box caught the window handle: 20-59 mm off
@@ -135,9 +136,9 @@ def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) 
     for parent, child in touching_mounts(compiled):
         spec.add_exclude(bodyname1=parent, bodyname2=child)
         changes.append(f"contacts between {parent} and {child} (jointed on it; touching at rest) excluded")
-    folded = fold_mesh_pair_margins(spec)
+    folded = fold_margins(spec)
     if folded:
-        changes.append(f"margin folded into the size of {', '.join(folded)} (they can touch a mesh)")
+        changes.append(f"margin folded into the size of {', '.join(folded)}")
     spec.add_numeric(name="max_contact_points", data=[options.max_contact_points])
     changes.append(f"max_contact_points {options.max_contact_points}")
     if compiled.opt.iterations != options.iterations:
@@ -170,19 +171,14 @@ def touching_mounts(model: mujoco.MjModel) -> list[tuple[str, str]]:
     return pairs
 
 
-def can_touch(a, b) -> bool:
-    """MuJoCo's contype/conaffinity filter for two geoms of different bodies."""
-    return a.parent is not b.parent and bool((a.contype & b.conaffinity) or (b.contype & a.conaffinity))
-
-
-def fold_mesh_pair_margins(spec: mujoco.MjSpec) -> list[str]:
-    """Margins of geoms that can touch a mesh (MJX has no margin on mesh pairs) become size:
-    a box, sphere or capsule grows by its margin, which then is 0. Returns the geoms changed."""
-    geoms = [geom for geom in spec.geoms if collides(geom)]
-    meshes = [geom for geom in geoms if geom.type == mujoco.mjtGeom.mjGEOM_MESH]
+def fold_margins(spec: mujoco.MjSpec) -> list[str]:
+    """Margins of collidable geoms become size: a box, sphere or capsule grows by its margin, which
+    then is 0. MJX has no margins on mesh pairs, and on the box pairs of push-back and shelf-place
+    (the fingers' pads against a block) the expert replay was further from Meta-World's with the
+    margins than without. Returns the geoms changed."""
     folded = []
-    for geom in geoms:
-        if not (geom.margin or geom.gap) or not any(can_touch(geom, mesh) for mesh in meshes if mesh is not geom):
+    for geom in spec.geoms:
+        if not collides(geom) or not (geom.margin or geom.gap):
             continue
         if geom.type == mujoco.mjtGeom.mjGEOM_MESH:
             raise ValueError(f"mesh geom {geom.name!r} has a margin MJX cannot simulate")
