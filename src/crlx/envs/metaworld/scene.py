@@ -92,8 +92,9 @@ def farthest_points(points: np.ndarray, count: int) -> np.ndarray:
 def geom_label(model: mujoco.MjModel, index: int) -> str:
     name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_GEOM, index)
     body_id = int(model.geom_bodyid[index])
-    body = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body_id) or f"unnamed body {body_id}"
-    return name or f"geom {index} of {body if body.startswith('unnamed') else 'body ' + body}"
+    body_name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_BODY, body_id)
+    body = f"body {body_name}" if body_name else f"unnamed body {body_id}"
+    return name or f"geom {index} of {body}"
 
 
 def adapt(spec: mujoco.MjSpec, compiled: mujoco.MjModel, options: SceneOptions) -> list[str]:
