@@ -17,6 +17,8 @@ it at load time (nothing is copied into crlx):
 - a fixed body and the jointed body mounted on it whose geoms touch at rest (the faucet's knob on
   its base) do not collide: MuJoCo finds no contact at distance 0, MJX finds one whose friction
   brakes the joint;
+- bodies whose mass or inertia these changes moved (MuJoCo derives them from the geoms) keep
+  Meta-World's, as an explicit inertial;
 - MJX keeps at most `max_contact_points` contacts per colliding pair type and runs `iterations`
   solver iterations.
 
@@ -197,4 +199,41 @@ def load_scene(relative: str, options: SceneOptions = SceneOptions()) -> tuple[m
     spec = mujoco.MjSpec.from_file(str(scene_path(relative)))
     original = spec.compile()
     changes = adapt(spec, original, options)
-    return original, spec.compile(), changes
+    adapted = spec.compile()
+    kept = keep_inertia(spec, original, adapted)
+    if kept:
+        changes.append(f"Meta-World's mass and inertia kept for {', '.join(kept)} (their collision geoms changed)")
+        adapted = spec.compile()
+    return original, adapted, changes
+
+
+def keep_inertia(spec: mujoco.MjSpec, original: mujoco.MjModel, adapted: mujoco.MjModel) -> list[str]:
+    """Bodies whose mass, centre of mass or inertia the geom changes moved (MuJoCo derives them from
+    the geoms: the folded margins made each claw 45% heavier) get `original`'s values as an explicit
+    inertial in `spec`. Returns their names."""
+    kept = []
+    for index, body in enumerate(bodies_in_model_order(spec)):
+        if index == 0:
+            continue
+        same = (np.isclose(original.body_mass[index], adapted.body_mass[index], rtol=1e-9, atol=0)
+                and np.allclose(original.body_inertia[index], adapted.body_inertia[index], rtol=1e-9, atol=0)
+                and np.allclose(original.body_ipos[index], adapted.body_ipos[index], rtol=0, atol=1e-12))
+        if same:
+            continue
+        body.explicitinertial = True
+        body.mass = float(original.body_mass[index])
+        body.ipos = original.body_ipos[index]
+        body.iquat = original.body_iquat[index]
+        body.inertia = original.body_inertia[index]
+        kept.append(mujoco.mj_id2name(original, mujoco.mjtObj.mjOBJ_BODY, index) or f"unnamed body {index}")
+    return kept
+
+
+def bodies_in_model_order(spec: mujoco.MjSpec) -> list:
+    """spec's bodies in the compiled model's order (depth first from the world)."""
+    order, stack = [], [spec.worldbody]
+    while stack:
+        body = stack.pop()
+        order.append(body)
+        stack.extend(reversed(body.bodies))
+    return order
