@@ -53,7 +53,8 @@ def main() -> None:
         changes[name] = env.scene_changes
         vecs = reset_vectors(env, args.layouts)
         reset, step = jax.jit(jax.vmap(env.reset_to)), jax.jit(jax.vmap(env.step))
-        actions, observations, reference = expert_rollouts(task, vecs, env.spec.episode_length)
+        actions, observations, success = expert_rollouts(task, vecs, env.spec.episode_length)
+        reference = success.any(axis=1)
         error = reset_deviation(task, reset, vecs)
         window = slice(0, OPEN_LOOP_STEPS)
         deviation = open_loop_deviation(reset, step, vecs, actions[:, window], observations[:, window]) * 1000

@@ -19,7 +19,8 @@ from crlx.config import ConfigError
 from crlx.envs import ENVS, MW_ENVS, SEQUENCES, make_env, metaworld_available
 from crlx.envs.metaworld import CW10, TASKS, MetaWorldNotInstalled, env_name
 from crlx.envs.metaworld.scene import bodies_in_model_order, farthest_points, fold_margins, keep_inertia, prism_vertices
-from crlx.envs.metaworld.task import quat_xyzw_from_matrix
+from crlx.envs.metaworld.task import quat_xyzw_from_matrix, rotate_xyzw
+from crlx.envs.metaworld.tool_tasks import StickPull
 
 NUM_LAYOUTS = 20
 OPEN_LOOP_STEPS = 100
@@ -86,6 +87,37 @@ def test_quaternion_matches_scipy_including_half_turns():
     matrices = np.stack([r.as_matrix() for r in rotations])
     ours = np.asarray(jax.vmap(quat_xyzw_from_matrix)(jnp.asarray(matrices.reshape(-1, 9))))
     np.testing.assert_allclose(ours, Rotation.from_matrix(matrices).as_quat(), atol=1e-6)
+
+
+def test_rotate_xyzw_matches_scipy():
+    rotations = Rotation.random(16, random_state=2)
+    vectors = np.random.default_rng(3).normal(size=(16, 3))
+    ours = np.asarray(rotate_xyzw(jnp.asarray(rotations.as_quat()), jnp.asarray(vectors)))
+    np.testing.assert_allclose(ours, rotations.apply(vectors), atol=1e-5)
+
+
+def test_stick_pull_requires_the_sticks_end_in_the_handle():
+    """Hand-computed: the stick's end lies 5 cm along the stick's x axis; it must be past the
+    handle in x and within 4 cm (y) and 6 cm (z) of it."""
+    task = StickPull()
+    task.end_offset = (0.05, 0.0, 0.0)
+
+    def state(stick, quat_xyzw, handle):
+        s = np.zeros(39, np.float32)
+        s[4:7], s[7:11], s[11:14] = stick, quat_xyzw, handle
+        return s
+
+    level, quarter_turn = (0, 0, 0, 1), (0, 0, np.sin(np.pi / 4), np.cos(np.pi / 4))  # end at +x / +y
+    states = np.stack([
+        state((0.0, 0.6, 0.02), level, (0.04, 0.62, 0.07)),    # end (0.05, 0.6, 0.02): past, dy 0.02, dz 0.05
+        state((0.0, 0.6, 0.02), level, (0.06, 0.6, 0.02)),     # end short of the handle in x
+        state((0.0, 0.6, 0.02), level, (0.04, 0.65, 0.02)),    # dy 0.05 > 0.04
+        state((0.0, 0.6, 0.02), level, (0.04, 0.6, 0.09)),     # dz 0.07 > 0.06
+        state((0.0, 0.6, 0.02), quarter_turn, (-0.01, 0.64, 0.02)),  # turned: end (0, 0.65, 0.02)
+        state((0.0, 0.6, 0.02), quarter_turn, (0.01, 0.64, 0.02)),   # turned: end short in x
+    ])
+    np.testing.assert_array_equal(np.asarray(task.success_requirement(jnp.asarray(states))),
+                                  [True, False, False, False, True, False])
 
 
 def test_prism_has_the_cylinders_radius_and_height():
@@ -226,13 +258,25 @@ def test_expert_actions_replayed_open_loop_track_metaworld(name):
 
 
 @pytest.mark.metaworld
+def test_stick_pull_success_is_metaworlds_at_every_step_of_its_experts_episodes():
+    """crlx's rule (distance and stick in the handle) applied to Meta-World's own observations
+    gives Meta-World's success on all 20 x 500 steps; the distance alone would not."""
+    p = port("mw_stick_pull")
+    _, observations, success = expert_run("mw_stick_pull", p.env.spec.episode_length)
+    state = np.concatenate([observations[..., :36], observations[..., 11:14]], axis=-1)  # achieved: the handle
+    metrics = p.env.goal_metrics(jnp.asarray(state, jnp.float32), jnp.asarray(observations[..., 36:39], jnp.float32))
+    np.testing.assert_array_equal(np.asarray(metrics["success"]) > 0, success)
+    assert success.any() and ((np.asarray(metrics["dist"]) <= p.env.spec.success_threshold) != success).any()
+
+
+@pytest.mark.metaworld
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MW_NAMES)
 def test_expert_closed_loop_success_reaches_90_percent_of_metaworlds(name):
     from crlx.envs.metaworld.oracle import closed_loop_success
 
     p = port(name)
-    reference = expert_run(name, p.env.spec.episode_length)[2]
+    reference = expert_run(name, p.env.spec.episode_length)[2].any(axis=1)
     ours = closed_loop_success(p.task, p.reset, p.step, p.reset_vecs, p.env.spec.episode_length)
     assert reference.mean() > 0, f"{name}: Meta-World's expert never succeeds on these layouts"
     assert ours.mean() >= 0.9 * reference.mean(), f"{name}: expert success {ours.mean():.2f} vs Meta-World {reference.mean():.2f}"

@@ -46,18 +46,18 @@ def reset_vectors(env: MetaWorldEnv, count: int, seed: int = 0) -> np.ndarray:
 
 def expert_rollouts(task: str, reset_vecs: np.ndarray, steps: int):
     """Meta-World's expert in Meta-World from each layout: actions (N, T, 4), observations
-    (N, T, 39) after each action, and whether each episode succeeded at some step (N,)."""
+    (N, T, 39) after each action, and Meta-World's success after each action (N, T)."""
     actions, observations, success = [], [], []
     for vec in reset_vecs:
         env = reference_env(task, vec)
         obs, _ = env.reset()
-        policy, acts, seen, won = expert(task), [], [], False
+        policy, acts, seen, won = expert(task), [], [], []
         for _ in range(steps):
             action = np.clip(policy.get_action(obs), -1.0, 1.0)
             obs, _, _, _, info = env.step(action)
             acts.append(action)
             seen.append(obs)
-            won = won or bool(info["success"])
+            won.append(bool(info["success"]))
         actions.append(acts)
         observations.append(seen)
         success.append(won)

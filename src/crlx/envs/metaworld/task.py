@@ -99,6 +99,19 @@ class Task:
         """(3,) the position Meta-World's success criterion measures."""
         raise NotImplementedError
 
+    def success_requirement(self, state_vec: jax.Array) -> jax.Array:
+        """(...,) bool: what Meta-World's success requires besides the distance, read from the
+        (..., 39) state (`MetaWorldEnv`'s layout); by default nothing."""
+        return jnp.ones(state_vec.shape[:-1], bool)
+
+
+def rotate_xyzw(quat: jax.Array, vec: jax.Array) -> jax.Array:
+    """(..., 3) `vec` rotated by the unit quaternion(s) (..., 4) in (x, y, z, w) order:
+    v + 2w (u x v) + 2 u x (u x v), u = (x, y, z)."""
+    u, w = quat[..., :3], quat[..., 3:]
+    uv = jnp.cross(u, vec)
+    return vec + 2.0 * w * uv + 2.0 * jnp.cross(u, uv)
+
 
 def quat_xyzw_from_matrix(xmat: jax.Array) -> jax.Array:
     """(4,) quaternion (x, y, z, w) of a (9,) or (3, 3) rotation matrix, as

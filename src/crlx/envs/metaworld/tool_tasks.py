@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import mujoco
 
 from crlx.envs.metaworld.object_tasks import HAND_RANGE, put_object
-from crlx.envs.metaworld.task import Layout, Task, move_body, quat_xyzw_from_matrix
+from crlx.envs.metaworld.task import Layout, Task, move_body, quat_xyzw_from_matrix, rotate_xyzw
 
 
 class Hammer(Task):
@@ -50,14 +50,17 @@ class Hammer(Task):
 
 
 class StickPull(Task):
-    """Pull a thermos with a stick; success measures its handle within 12 cm of the goal."""
+    """Pull a thermos with a stick; success: its handle within 12 cm of the goal, with the stick's
+    end inserted in the handle."""
 
     name, scene = "stick-pull", "sawyer_xyz/sawyer_stick_obj.xml"
     hand_init = (0.0, 0.6, 0.2)
     hand_low, hand_high = (-0.5, 0.35, 0.05), (0.5, 1.0, 0.5)
     reset_low, reset_high = (-0.1, 0.55, 0.0, 0.35, 0.45, 0.0199), (0.0, 0.65, 0.001, 0.45, 0.55, 0.0201)
     success_threshold = 0.12
-    # Meta-World's success also requires the stick's end in the handle; that part is not checked
+    insertion_reach = (0.04, 0.06)
+    """Meta-World's `_stick_is_inserted`: the stick's end past the handle in x, and within these
+    distances of it in y and z"""
     height = 0.02
     """the stick's start height and the goal's height (the vector's z values are unused)"""
 
@@ -67,6 +70,11 @@ class StickPull(Task):
         self.slide_qpos = self.joint_qpos("obj_slidex")
         # Meta-World zeroes qvel[16:18] (nv = 17): only the y slide's velocity, not the x slide's
         self.zeroed_qvel = int(model.jnt_dofadr[self.id(mujoco.mjtObj.mjOBJ_JOINT, "obj_slidey")])
+        # site stick_end in the stick's frame (5 cm along its x axis)
+        data = mujoco.MjData(model)
+        mujoco.mj_kinematics(model, data)
+        rotation = data.xmat[self.stick].reshape(3, 3)
+        self.end_offset = tuple(rotation.T @ (data.site_xpos[self.site("stick_end")] - data.xpos[self.stick]))
 
     def valid(self, reset_vec):
         return jnp.linalg.norm(reset_vec[:2] - reset_vec[3:5]) >= 0.1
@@ -86,6 +94,13 @@ class StickPull(Task):
 
     def achieved(self, data):
         return data.site_xpos[self.handle]
+
+    def success_requirement(self, state_vec):
+        """The stick's end (from its position s[4:7] and quaternion s[7:11]) inserted in the handle s[11:14]."""
+        end = state_vec[..., 4:7] + rotate_xyzw(state_vec[..., 7:11], jnp.asarray(self.end_offset, state_vec.dtype))
+        gap = end - state_vec[..., 11:14]
+        reach_y, reach_z = self.insertion_reach
+        return (gap[..., 0] >= 0) & (jnp.abs(gap[..., 1]) <= reach_y) & (jnp.abs(gap[..., 2]) <= reach_z)
 
 
 class PegUnplugSide(Task):
