@@ -20,13 +20,16 @@ from tests.conftest import ROOT, env_option_default, tiny_config
 
 PURE_JAX = {name for name in ENVS if env_option_default(name, "backend") == "jax"}
 """envs simulated in plain JAX by default (read from the factory, so collecting builds no env)"""
+UNMARKED_TRAINING = PURE_JAX | {"mw_push_back"}
+"""envs whose tiny training run is not marked slow: the pure-JAX ones (seconds) and one Meta-World
+task, so the Meta-World CI run (`-m "metaworld and not slow"`) trains one port end to end"""
 EVAL_KEYS = {"eval/success", "eval/time_near_goal", "eval/final_dist", "eval/min_dist"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:Accessing .* directly from .Data. is deprecated:DeprecationWarning")
 
 
 @pytest.mark.parametrize(
-    "name", [n if n in PURE_JAX else pytest.param(n, marks=pytest.mark.slow) for n in sorted(ENVS)]
+    "name", [n if n in UNMARKED_TRAINING else pytest.param(n, marks=pytest.mark.slow) for n in sorted(ENVS)]
 )
 def test_tiny_crl_run_completes_with_eval_metrics(name, tmp_path):
     """Default env settings (only the episode is shortened to keep the CPU test small)."""
