@@ -64,3 +64,15 @@ def test_derived_values_are_properties_and_config_is_frozen():
     assert cfg.planned_env_steps == 3 * 17 * 20 >= cfg.total_env_steps
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.num_envs = 8  # type: ignore[misc]
+
+
+def test_video_that_cannot_be_drawn_here_is_refused_before_training(monkeypatch):
+    """Without GL a video falls back to a 2-D top view, which only goal_dim-2 envs have."""
+    import crlx.render
+    from crlx.config import LogConfig
+
+    monkeypatch.setattr(crlx.render, "gl_available", lambda: (False, "no offscreen GL here."))
+    with pytest.raises(ConfigError, match=r"log.video: arm_reach needs MuJoCo rendering \(its goal has 3 dimensions.*no offscreen GL here"):
+        Config(env="arm_reach", log=LogConfig(video="rollout.mp4")).validate()
+    Config(env="reacher", log=LogConfig(video="rollout.mp4")).validate()  # drawn in 2-D
+    Config(env="arm_reach").validate()  # no video asked for

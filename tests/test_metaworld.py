@@ -239,6 +239,44 @@ def test_reset_moves_bodies_as_kinematics_of_the_moved_model_would(name):
 
 @pytest.mark.metaworld
 @pytest.mark.parametrize("name", MW_NAMES)
+def test_scene_fields_redraw_each_envs_scene_in_cpu_mujoco(name):
+    """What the renderer copies into mj_model and MjData (qpos, mocap, the episode's body_pos)
+    places every body where the port has it, moved bodies included."""
+    import copy
+
+    p = port(name)
+    state = p.reset(jnp.asarray(p.reset_vecs[:4]))
+    fields = jax.device_get(jax.vmap(p.env.scene_fields)(state))
+    for i in range(4):
+        model = copy.copy(p.env.mj_model)
+        data = mujoco.MjData(model)
+        for field, values in fields.items():
+            getattr(model if field == "body_pos" else data, field)[:] = values[i]
+        mujoco.mj_kinematics(model, data)
+        np.testing.assert_allclose(data.xpos, np.asarray(state.pipeline_state.xpos[i]), atol=1e-5)
+        np.testing.assert_allclose(data.site_xpos, np.asarray(state.pipeline_state.site_xpos[i]), atol=1e-5)
+
+
+@pytest.mark.metaworld
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_rollout_video_of_a_task_that_moves_a_body(tmp_path):
+    from PIL import Image
+
+    from crlx.render import gl_available, render_rollout
+
+    ok, reason = gl_available()
+    if not ok:
+        pytest.skip(reason)
+    env = port("mw_shelf_place").env
+    path = render_rollout(env, lambda obs: jnp.zeros(4), jax.random.PRNGKey(0), tmp_path / "shelf.gif", num_steps=2,
+                          width=160, height=120)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3 and gif.size == (160, 120)
+        assert 20 < np.asarray(gif.convert("RGB")).mean() < 250, "the frame is blank"
+
+
+@pytest.mark.metaworld
+@pytest.mark.parametrize("name", MW_NAMES)
 def test_reset_observation_equals_metaworld(name):
     from crlx.envs.metaworld.oracle import reset_deviation
 

@@ -383,9 +383,17 @@ class Config:
         try:
             from crlx.envs import MetaWorldNotInstalled, make_env
 
-            make_env(self.env, **self.env_overrides())
+            env = make_env(self.env, **self.env_overrides())
         except (ValueError, TypeError, MetaWorldNotInstalled) as err:
             raise ConfigError(str(err)) from err
+        if self.log.video:
+            from crlx.render import drawing_mode, gl_available
+
+            if drawing_mode(env) == "2d" and env.goal_dim != 2:
+                raise ConfigError(
+                    f"log.video: {self.env} needs MuJoCo rendering (its goal has {env.goal_dim} dimensions, the 2-D "
+                    f"fallback draws 2), which is unavailable here: {gl_available()[1]} Or leave log.video empty."
+                )
         return self
 
 

@@ -8,8 +8,9 @@
     render_rollout(env, policy, jax.random.PRNGKey(0), "runs/x/rollout.mp4")
 
 Envs with an MJCF scene (`PhysicsGoalEnv`, which has `mj_model`) are drawn by MuJoCo's offscreen
-`mujoco.Renderer`: each step's `pipeline_state.q/qd` is copied into an `MjData`, `mj_forward`
-places the bodies, and the goal is added to the scene as visual-only geoms (a flat disc of
+`mujoco.Renderer`: each step's `env.scene_fields(state)` (qpos, qvel; for Meta-World also the
+mocap and the episode's moved bodies) is copied into an `MjData` (`body_pos` into a copy of the
+model), `mj_forward` places the bodies, and the goal is added to the scene as visual-only geoms (a flat disc of
 radius `success_threshold` on the floor, green on steps that count as success, red otherwise,
 and a small sphere at its centre; for 3-D goals a translucent sphere). Envs without a scene
 (`point_mass`) are drawn in 2-D with PIL: the arena, the goal disc, the trail and the point.
@@ -23,6 +24,7 @@ offscreen rendering works here, with the reason when it does not.
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import sys
@@ -60,7 +62,10 @@ def _use_auto_gl() -> None:
     """If this module chose MUJOCO_GL but mujoco was imported earlier with its default, switch."""
     if _AUTO_GL is None:
         return
-    from mujoco.rendering.classic import gl_context
+    try:
+        from mujoco.rendering.classic import gl_context
+    except ImportError:  # older MuJoCo, e.g. 3.3 (the metaworld extra pins it)
+        from mujoco import gl_context
 
     if getattr(gl_context, "_MUJOCO_GL", _AUTO_GL) == _AUTO_GL or getattr(gl_context, "_crlx_switched", False):
         return
@@ -127,8 +132,8 @@ def run_episode(env: GoalEnv, policy_fn: Callable, key: jax.Array, num_steps: in
     """One deterministic episode with jitted reset/step; host arrays, one row per frame.
 
     Returns {"obs": (T+1, obs_dim), "dist": (T+1,), "success": (T+1,), "goal": (T+1, goal_dim),
-    "q", "qd": (T+1, nq/nv) or None}. Frame 0 is the reset state; the episode stops early when
-    the env terminates (e.g. the ant falls).
+    "scene": {field: (T+1, ...)} from `env.scene_fields` or None without an MJCF scene}. Frame 0
+    is the reset state; the episode stops early when the env terminates (e.g. the ant falls).
     """
     env = _unwrap(env)
     length = env.spec.episode_length if num_steps is None else int(num_steps)
@@ -141,8 +146,6 @@ def run_episode(env: GoalEnv, policy_fn: Callable, key: jax.Array, num_steps: in
     physics = getattr(env, "mj_model", None) is not None
 
     def snapshot(state) -> tuple:
-        ps = state.pipeline_state
-        q = (ps.q, ps.qd) if physics else (None, None)
         return jax.device_get(
             (
                 state.obs,
@@ -151,7 +154,7 @@ def run_episode(env: GoalEnv, policy_fn: Callable, key: jax.Array, num_steps: in
                 state.info["goal"],
                 state.done,
                 state.info["truncation"],
-                *q,
+                env.scene_fields(state) if physics else None,
             )
         )
 
@@ -170,8 +173,7 @@ def run_episode(env: GoalEnv, policy_fn: Callable, key: jax.Array, num_steps: in
         "dist": np.asarray(cols[1], np.float64),
         "success": np.asarray(cols[2], np.float64),
         "goal": np.stack(cols[3]),
-        "q": np.stack(cols[6]) if physics else None,
-        "qd": np.stack(cols[7]) if physics else None,
+        "scene": {field: np.stack([row[field] for row in cols[6]]) for field in cols[6][0]} if physics else None,
     }
 
 
@@ -287,18 +289,24 @@ def _framing_camera(model: mujoco.MjModel, datas_xyz: np.ndarray, fovy: float) -
 def _frames_mujoco(
     env: GoalEnv, episode: dict, width: int, height: int, camera: int | str | mujoco.MjvCamera | None
 ) -> list[np.ndarray]:
-    model = env.mj_model
-    if episode["q"].shape[1] != model.nq or episode["qd"].shape[1] != model.nv:
-        raise ValueError(
-            f"render_rollout: pipeline_state q/qd have sizes {episode['q'].shape[1]}/{episode['qd'].shape[1]}, "
-            f"the MJCF model has nq={model.nq}, nv={model.nv}"
-        )
-    goal_dim = episode["goal"].shape[1]
+    scene = episode["scene"]
+    model = copy.copy(env.mj_model) if "body_pos" in scene else env.mj_model  # body_pos is set per frame
     data = mujoco.MjData(model)
-    poses = []
-    for q, qd in zip(episode["q"], episode["qd"]):
-        data.qpos[:], data.qvel[:] = q, qd
+    target = {field: getattr(model if field == "body_pos" else data, field) for field in scene}
+    for field, values in scene.items():
+        if values.shape[1:] != target[field].shape:
+            raise ValueError(f"render_rollout: scene field {field!r} has shape {values.shape[1:]}, "
+                             f"the MJCF model's is {target[field].shape}")
+    goal_dim = episode["goal"].shape[1]
+
+    def place(t: int) -> None:
+        for field, values in scene.items():
+            target[field][:] = values[t]
         mujoco.mj_forward(model, data)
+
+    poses = []
+    for t in range(len(episode["goal"])):
+        place(t)
         poses.append(data.geom_xpos.copy())
     if camera is None:
         moving = model.geom_type != mujoco.mjtGeom.mjGEOM_PLANE  # planes are the (large) floor
@@ -312,30 +320,23 @@ def _frames_mujoco(
         camera = _framing_camera(model, points, float(model.vis.global_.fovy))
 
     if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
-        model = _copy_with_framebuffer(model, width, height)
+        if model is env.mj_model:
+            model = copy.copy(model)  # leave the env's model untouched
+        model.vis.global_.offwidth = max(width, model.vis.global_.offwidth)
+        model.vis.global_.offheight = max(height, model.vis.global_.offheight)
     _use_auto_gl()
     renderer = mujoco.Renderer(model, height, width)
     font = _font(height)
     frames = []
     try:
-        for t, (q, qd) in enumerate(zip(episode["q"], episode["qd"])):
-            data.qpos[:], data.qvel[:] = q, qd
-            mujoco.mj_forward(model, data)
+        for t in range(len(episode["goal"])):
+            place(t)
             renderer.update_scene(data, camera)
             _goal_geoms(renderer.scene, episode["goal"][t], env.spec.success_threshold, episode["success"][t] > 0)
             frames.append(_overlay(renderer.render(), _caption(t, episode), font))
     finally:
         renderer.close()
     return frames
-
-
-def _copy_with_framebuffer(model: mujoco.MjModel, width: int, height: int) -> mujoco.MjModel:
-    import copy
-
-    model = copy.copy(model)  # leave the env's model untouched
-    model.vis.global_.offwidth = max(width, model.vis.global_.offwidth)
-    model.vis.global_.offheight = max(height, model.vis.global_.offheight)
-    return model
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,6 +374,12 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
     return path
 
 
+def drawing_mode(env: GoalEnv) -> str:
+    """How `mode='auto'` draws `env`: 'mujoco' where it has an MJCF scene and GL works, else '2d'
+    (which needs goal_dim 2)."""
+    return "mujoco" if getattr(_unwrap(env), "mj_model", None) is not None and gl_available()[0] else "2d"
+
+
 def render_rollout(
     env: GoalEnv,
     policy_fn: Callable[[jax.Array], jax.Array],
@@ -406,13 +413,9 @@ def render_rollout(
     env = _unwrap(env)
     has_scene = getattr(env, "mj_model", None) is not None
     if mode == "auto":
-        mode = "2d"
-        if has_scene:
-            ok, reason = gl_available()
-            if ok:
-                mode = "mujoco"
-            else:
-                warnings.warn(f"render_rollout: drawing {type(env).__name__} in 2-D. {reason}", stacklevel=2)
+        mode = drawing_mode(env)
+        if mode == "2d" and has_scene:
+            warnings.warn(f"render_rollout: drawing {type(env).__name__} in 2-D. {gl_available()[1]}", stacklevel=2)
     if mode == "mujoco":
         if not has_scene:
             raise ValueError(f"render_rollout: {type(env).__name__} has no MJCF scene (mj_model); use mode='2d'")
@@ -420,7 +423,8 @@ def render_rollout(
         if not ok:
             raise RuntimeError(reason)
     elif env.goal_dim != 2:
-        raise ValueError(f"render_rollout: 2-D drawing needs goal_dim 2, {type(env).__name__} has {env.goal_dim}")
+        raise ValueError(f"render_rollout: 2-D drawing needs goal_dim 2, {type(env).__name__} has {env.goal_dim}"
+                         + ("" if not has_scene else f". {gl_available()[1]}"))
     if path.suffix.lower() == ".mp4":  # yuv420p needs even sizes
         width, height = width + width % 2, height + height % 2
     if fps is None:
@@ -435,4 +439,4 @@ def render_rollout(
     return write_video(frames, path, fps)
 
 
-__all__ = ["gl_available", "render_rollout", "run_episode", "write_video"]
+__all__ = ["drawing_mode", "gl_available", "render_rollout", "run_episode", "write_video"]

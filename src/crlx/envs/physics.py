@@ -51,6 +51,10 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
             sys = mjcf.load_model(self.mj_model)  # note: writes +-inf into mj_model's unlimited ranges
         PipelineEnv.__init__(self, sys, backend=backend, n_frames=n_frames)
 
+    def scene_fields(self, state: State) -> dict[str, jax.Array]:
+        """What places `state`'s scene in `mj_model` for drawing: MjData fields by name."""
+        return {"qpos": state.pipeline_state.q, "qvel": state.pipeline_state.qd}
+
     def _state_vec(self, pipeline_state) -> jax.Array:
         """The state the goal env observes; default qpos ++ qvel."""
         return jnp.concatenate([pipeline_state.q, pipeline_state.qd])

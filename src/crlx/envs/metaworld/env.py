@@ -158,6 +158,13 @@ class MetaWorldEnv(GoalEnv):
         data = mjx.kinematics(model, data)
         return self.next_state(state, data, self.state_vec(self.frame(data), state.obs[:18], data), jnp.zeros(()))
 
+    def scene_fields(self, state: State) -> dict[str, jax.Array]:
+        """What places `state`'s scene in `mj_model` for drawing: MjData fields by name, and the
+        episode's model body positions as 'body_pos' (tasks move fixed bodies per episode)."""
+        data = state.pipeline_state
+        return {"qpos": data.qpos, "qvel": data.qvel, "mocap_pos": data.mocap_pos, "mocap_quat": data.mocap_quat,
+                "body_pos": state.info["body_pos"]}
+
     def frame(self, data) -> jax.Array:
         """(18,) hand xyz (clipped to Meta-World's hand space), gripper opening, padded objects."""
         hand = jnp.clip(data.xpos[self.hand], HAND_SPACE[0], HAND_SPACE[1])
