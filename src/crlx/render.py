@@ -7,13 +7,14 @@
     policy = crlx.make_policy(result.params, cfg)          # obs -> action
     render_rollout(env, policy, jax.random.PRNGKey(0), "runs/x/rollout.mp4")
 
-Envs with an MJCF scene (`PhysicsGoalEnv`, which has `mj_model`) are drawn by MuJoCo's offscreen
-`mujoco.Renderer`: each step's `env.scene_fields(state)` (qpos, qvel; for Meta-World also the
-mocap and the episode's moved bodies) is copied into an `MjData` (`body_pos` into a copy of the
-model), `mj_forward` places the bodies, and the goal is added to the scene as visual-only geoms (a flat disc of
-radius `success_threshold` on the floor, green on steps that count as success, red otherwise,
-and a small sphere at its centre; for 3-D goals a translucent sphere). Envs without a scene
-(`point_mass`) are drawn in 2-D with PIL: the arena, the goal disc, the trail and the point.
+Envs with an MJCF scene (`PhysicsGoalEnv` and the Meta-World envs, which have `mj_model`) are
+drawn by MuJoCo's offscreen `mujoco.Renderer`: each step's `env.scene_fields(state)` (qpos, qvel;
+for Meta-World also the mocap and the episode's moved bodies) is copied into an `MjData`
+(`body_pos` into a copy of the model), `mj_forward` places the bodies, and the goal is added to
+the scene as visual-only geoms (a flat disc of radius `success_threshold` on the floor, green on
+steps that count as success, red otherwise, and a small sphere at its centre; for 3-D goals a
+translucent sphere). Envs without a scene (`point_mass`) are drawn in 2-D with PIL: the arena,
+the goal disc, the trail and the point.
 
 Headless GL: on Linux without DISPLAY/WAYLAND_DISPLAY, and only when MUJOCO_GL is unset, this
 module sets MUJOCO_GL=egl. MuJoCo picks its GL backend when it is first imported (importing

@@ -1,6 +1,7 @@
 """What one Meta-World task adds to the shared Sawyer env: scene, bounds, reset, objects, success.
 
-A `Task` is a plain description plus four small JAX functions. `MetaWorldEnv` does the rest
+A `Task` is a plain description plus four small JAX functions (and, where Meta-World's success
+needs more than a distance, a fifth: `success_requirement`). `MetaWorldEnv` does the rest
 (mocap control, the 39-value observation, frame stacking, episodes). Positions are metres in
 the world frame; quaternions are returned in the order the Meta-World task reports them.
 """
@@ -38,7 +39,8 @@ class Layout:
 
 
 class Task:
-    """Subclasses set the class attributes and override `place`, `goal`, `objects`, `achieved`."""
+    """Subclasses set the class attributes and override `place`, `goal`, `objects`, `achieved`
+    (and `success_requirement` where Meta-World's success needs more than the distance)."""
 
     name: str
     """Meta-World's name without the version, e.g. 'push-back'"""
