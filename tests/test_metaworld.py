@@ -240,19 +240,15 @@ def test_reset_moves_bodies_as_kinematics_of_the_moved_model_would(name):
 @pytest.mark.metaworld
 @pytest.mark.parametrize("name", MW_NAMES)
 def test_scene_fields_redraw_each_envs_scene_in_cpu_mujoco(name):
-    """What the renderer copies into mj_model and MjData (qpos, mocap, the episode's body_pos)
-    places every body where the port has it, moved bodies included."""
-    import copy
+    """The renderer's placement of the scene fields (qpos, mocap, the episode's body_pos) puts
+    every body where the port has it, moved bodies included."""
+    from crlx.render import placed_scene
 
     p = port(name)
     state = p.reset(jnp.asarray(p.reset_vecs[:4]))
-    fields = jax.device_get(jax.vmap(p.env.scene_fields)(state))
+    _, data, place = placed_scene(p.env, jax.device_get(jax.vmap(p.env.scene_fields)(state)))
     for i in range(4):
-        model = copy.copy(p.env.mj_model)
-        data = mujoco.MjData(model)
-        for field, values in fields.items():
-            getattr(model if field == "body_pos" else data, field)[:] = values[i]
-        mujoco.mj_kinematics(model, data)
+        place(i)
         np.testing.assert_allclose(data.xpos, np.asarray(state.pipeline_state.xpos[i]), atol=1e-5)
         np.testing.assert_allclose(data.site_xpos, np.asarray(state.pipeline_state.site_xpos[i]), atol=1e-5)
 

@@ -129,6 +129,11 @@ def _unwrap(env: Any) -> GoalEnv:
     return env
 
 
+def _has_scene(env: GoalEnv) -> bool:
+    """Whether `env` has an MJCF scene (`mj_model`) that MuJoCo can draw."""
+    return getattr(env, "mj_model", None) is not None
+
+
 def run_episode(env: GoalEnv, policy_fn: Callable, key: jax.Array, num_steps: int | None = None) -> dict:
     """One deterministic episode with jitted reset/step; host arrays, one row per frame.
 
@@ -144,7 +149,7 @@ def run_episode(env: GoalEnv, policy_fn: Callable, key: jax.Array, num_steps: in
         key = jax.random.PRNGKey(key)
     episode_env = EpisodeWrapper(env, length)
     reset, step = jax.jit(episode_env.reset), jax.jit(episode_env.step)
-    physics = getattr(env, "mj_model", None) is not None
+    physics = _has_scene(env)
 
     def snapshot(state) -> tuple:
         return jax.device_get(
@@ -287,29 +292,36 @@ def _framing_camera(model: mujoco.MjModel, datas_xyz: np.ndarray, fovy: float) -
     return camera
 
 
-def _frames_mujoco(
-    env: GoalEnv, episode: dict, width: int, height: int, camera: int | str | mujoco.MjvCamera | None
-) -> list[np.ndarray]:
-    scene = episode["scene"]
-    model = copy.copy(env.mj_model) if "body_pos" in scene else env.mj_model  # body_pos is set per frame
+def placed_scene(env: GoalEnv, scene: dict[str, np.ndarray]) -> tuple[mujoco.MjModel, mujoco.MjData, Callable[[int], None]]:
+    """(model, data, place) for drawing `scene`, {field: (T, ...)} stacked from `env.scene_fields`:
+    `place(t)` copies frame t's fields into `data` ('body_pos' into `model`, then a copy of
+    `env.mj_model`) and runs `mj_forward`."""
+    model = copy.copy(env.mj_model) if "body_pos" in scene else env.mj_model
     data = mujoco.MjData(model)
     target = {field: getattr(model if field == "body_pos" else data, field) for field in scene}
     for field, values in scene.items():
         if values.shape[1:] != target[field].shape:
             raise ValueError(f"render_rollout: scene field {field!r} has shape {values.shape[1:]}, "
                              f"the MJCF model's is {target[field].shape}")
-    goal_dim = episode["goal"].shape[1]
 
     def place(t: int) -> None:
         for field, values in scene.items():
             target[field][:] = values[t]
         mujoco.mj_forward(model, data)
 
-    poses = []
-    for t in range(len(episode["goal"])):
-        place(t)
-        poses.append(data.geom_xpos.copy())
+    return model, data, place
+
+
+def _frames_mujoco(
+    env: GoalEnv, episode: dict, width: int, height: int, camera: int | str | mujoco.MjvCamera | None
+) -> list[np.ndarray]:
+    model, data, place = placed_scene(env, episode["scene"])
+    goal_dim = episode["goal"].shape[1]
     if camera is None:
+        poses = []
+        for t in range(len(episode["goal"])):
+            place(t)
+            poses.append(data.geom_xpos.copy())
         moving = model.geom_type != mujoco.mjtGeom.mjGEOM_PLANE  # planes are the (large) floor
         points = np.concatenate(poses)[np.tile(moving, len(poses))]
         goals = episode["goal"]
@@ -321,8 +333,7 @@ def _frames_mujoco(
         camera = _framing_camera(model, points, float(model.vis.global_.fovy))
 
     if width > model.vis.global_.offwidth or height > model.vis.global_.offheight:
-        if model is env.mj_model:
-            model = copy.copy(model)  # leave the env's model untouched
+        model = copy.copy(model)  # leave the env's model untouched; the renderer alone reads this copy
         model.vis.global_.offwidth = max(width, model.vis.global_.offwidth)
         model.vis.global_.offheight = max(height, model.vis.global_.offheight)
     _use_auto_gl()
@@ -378,7 +389,7 @@ def write_video(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
 def drawing_mode(env: GoalEnv) -> str:
     """How `mode='auto'` draws `env`: 'mujoco' where it has an MJCF scene and GL works, else '2d'
     (which needs goal_dim 2)."""
-    return "mujoco" if getattr(_unwrap(env), "mj_model", None) is not None and gl_available()[0] else "2d"
+    return "mujoco" if _has_scene(_unwrap(env)) and gl_available()[0] else "2d"
 
 
 def render_rollout(
@@ -412,7 +423,7 @@ def render_rollout(
     if width < 16 or height < 16:
         raise ValueError(f"render_rollout: width and height must be >= 16, got {width}x{height}")
     env = _unwrap(env)
-    has_scene = getattr(env, "mj_model", None) is not None
+    has_scene = _has_scene(env)
     if mode == "auto":
         mode = drawing_mode(env)
         if mode == "2d" and has_scene:
