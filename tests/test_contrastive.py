@@ -59,18 +59,28 @@ def _binary(L):
 REF = {
     "infonce": _infonce,
     "infonce_backward": lambda L: _infonce(L.T),
-    "infonce_symmetric": lambda L: 0.5 * (_infonce(L) + _infonce(L.T)),
+    "infonce_symmetric": lambda L: _infonce(L) + _infonce(L.T),
     "binary": _binary,
     "flatnce": lambda L: 1.0,
     "flatnce_backward": lambda L: 1.0,
     "fb": lambda L: -np.mean(np.diag(L)) + 0.5 * _offdiag_mean(lambda L, i, j: L[i, j] ** 2, L),
     "dpo": lambda L: -_offdiag_mean(lambda L, i, j: _log_sigmoid(L[i, i] - L[i, j]), L),
     "ipo": lambda L: _offdiag_mean(lambda L, i, j: (L[i, i] - L[i, j] - 1.0) ** 2, L),
-    "sppo": lambda L: np.mean((np.diag(L) - 0.5) ** 2) + _offdiag_mean(lambda L, i, j: (L[i, j] + 0.5) ** 2, L),
+    "sppo": lambda L: _sppo(L),
 }
 
+
+def _sppo(L):
+    """The JaxGCRL paper's sppo, entry by entry: (1/B^2) sum_ij w_ij (L_ij - t_ij)^2, t = 2I - 1, w_ii = B, else 1."""
+    n = len(L)
+    total = 0.0
+    for i in range(n):
+        for j in range(n):
+            total += n * (L[i, j] - 1.0) ** 2 if i == j else (L[i, j] + 1.0) ** 2
+    return total / n**2
+
 # Losses regressing towards a finite target: the sign test uses that target as |a|.
-MARGIN = {"ipo": 1.0, "sppo": 0.5}
+MARGIN = {"ipo": 1.0, "sppo": 1.0}
 
 
 @pytest.fixture(scope="module")

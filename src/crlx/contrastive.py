@@ -25,22 +25,34 @@ def _offdiag_mean(x: Array) -> Array:
 
 
 def infonce(logits: Array) -> tuple[Array, Metrics]:
-    """Forward InfoNCE (softmax over goals j): mean_i [ logsumexp_j L_ij - L_ii ]."""
+    """Forward InfoNCE (softmax over goals j): mean_i [ logsumexp_j L_ij - L_ii ].
+
+    Reference: Eysenbach et al. 2022 (CRL, eq. 4); JaxGCRL's "fwd_infonce" (agents/crl/losses.py)."""
     return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.diag(logits)), {}
 
 
 def infonce_backward(logits: Array) -> tuple[Array, Metrics]:
-    """Backward InfoNCE (softmax over state-actions i): mean_j [ logsumexp_i L_ij - L_jj ]."""
+    """Backward InfoNCE (softmax over state-actions i): mean_j [ logsumexp_i L_ij - L_jj ].
+
+    Reference: JaxGCRL's "bwd_infonce" (agents/crl/losses.py)."""
     return infonce(logits.T)
 
 
 def infonce_symmetric(logits: Array) -> tuple[Array, Metrics]:
-    """Symmetric InfoNCE: (infonce + infonce_backward) / 2."""
-    return 0.5 * (infonce(logits)[0] + infonce_backward(logits)[0]), {}
+    """Symmetric InfoNCE: infonce + infonce_backward
+    = mean_i [ logsumexp_j L_ij + logsumexp_j L_ji - 2 L_ii ].
+
+    Reference: JaxGCRL's "sym_infonce" (agents/crl/losses.py) and the JaxGCRL paper's
+    "symmetric_infonce" (Bortkiewicz et al. 2025): the sum, not the mean, of the two directions,
+    so the logsumexp penalty weighs half as much relative to it as to infonce."""
+    return infonce(logits)[0] + infonce_backward(logits)[0], {}
 
 
 def binary(logits: Array) -> tuple[Array, Metrics]:
-    """Binary NCE: mean_ij -[ I_ij log sigmoid(L_ij) + (1 - I_ij) log sigmoid(-L_ij) ]."""
+    """Binary NCE: mean_ij -[ I_ij log sigmoid(L_ij) + (1 - I_ij) log sigmoid(-L_ij) ].
+
+    Reference: Eysenbach et al. 2022 (CRL's NCE-binary critic, eq. 3); the JaxGCRL paper's "binary"
+    (sigmoid cross-entropy against the identity, the same value)."""
     eye = jnp.eye(logits.shape[0], dtype=bool)
     return -jnp.mean(jnp.where(eye, jax.nn.log_sigmoid(logits), jax.nn.log_sigmoid(-logits))), {}
 
@@ -50,6 +62,8 @@ def flatnce(logits: Array) -> tuple[Array, Metrics]:
 
     c_i = logsumexp_{j != i} (L_ij - L_ii);  loss = mean_i exp(c_i - stop_gradient(c_i)).
     The value is always 1 while the gradient equals that of mean_i c_i.
+    The JaxGCRL paper's code (Bortkiewicz et al. 2025, "flatnce") takes the logsumexp over every j,
+    the diagonal's exp(0) = 1 included; crlx keeps Chen et al.'s sum over j != i.
     """
     offdiag = ~jnp.eye(logits.shape[0], dtype=bool)
     c = jax.nn.logsumexp(logits - jnp.diag(logits)[:, None], axis=1, where=offdiag)
@@ -58,30 +72,48 @@ def flatnce(logits: Array) -> tuple[Array, Metrics]:
 
 
 def flatnce_backward(logits: Array) -> tuple[Array, Metrics]:
-    """FlatNCE over state-actions i: c_j = logsumexp_{i != j} (L_ij - L_jj); loss = mean_j exp(c_j - sg(c_j))."""
+    """FlatNCE over state-actions i: c_j = logsumexp_{i != j} (L_ij - L_jj); loss = mean_j exp(c_j - sg(c_j)).
+
+    Reference: as flatnce (Chen et al. 2021), transposed; the JaxGCRL paper's "flatnce_backward" also
+    keeps the diagonal term in the logsumexp."""
     return flatnce(logits.T)
 
 
 def fb(logits: Array) -> tuple[Array, Metrics]:
-    """Forward-backward representation loss (no TD term): -mean_i L_ii + 0.5 offdiag_mean(L_ij^2)."""
+    """Forward-backward representation loss (no TD term): -mean_i L_ii + 0.5 offdiag_mean(L_ij^2).
+
+    Reference: Touati et al. 2023 ("Does Zero-Shot RL Exist?"), Monte Carlo form as in the JaxGCRL
+    paper's "fb" (Bortkiewicz et al. 2025)."""
     return -jnp.mean(jnp.diag(logits)) + 0.5 * _offdiag_mean(logits**2), {}
 
 
 def dpo(logits: Array) -> tuple[Array, Metrics]:
-    """DPO-style preference loss: -offdiag_mean log sigmoid(L_ii - L_ij)."""
+    """DPO-style preference loss: -offdiag_mean log sigmoid(L_ii - L_ij).
+
+    Reference: Rafailov et al. 2023 (DPO); the JaxGCRL paper's "dpo" averages over all B^2 pairs,
+    diagonal zeros included, which scales the gradient by (B - 1) / B."""
     margin = jnp.diag(logits)[:, None] - logits
     return -_offdiag_mean(jax.nn.log_sigmoid(margin)), {}
 
 
 def ipo(logits: Array) -> tuple[Array, Metrics]:
-    """IPO-style preference loss with target margin 1: offdiag_mean (L_ii - L_ij - 1)^2."""
+    """IPO-style preference loss with target margin 1: offdiag_mean (L_ii - L_ij - 1)^2.
+
+    Reference: Azar et al. 2023 (IPO); the JaxGCRL paper's "ipo" averages over all B^2 pairs, whose
+    diagonal terms (L_ii - L_ii - 1)^2 = 1 are constant."""
     margin = jnp.diag(logits)[:, None] - logits
     return _offdiag_mean((margin - 1.0) ** 2), {}
 
 
 def sppo(logits: Array) -> tuple[Array, Metrics]:
-    """SPPO-style regression: mean_i (L_ii - 0.5)^2 + offdiag_mean (L_ij + 0.5)^2."""
-    return jnp.mean((jnp.diag(logits) - 0.5) ** 2) + _offdiag_mean((logits + 0.5) ** 2), {}
+    """SPPO-style regression to +1 on the diagonal and -1 off it, the diagonal weighted by B:
+
+    loss = (1 / B^2) [ B sum_i (L_ii - 1)^2 + sum_{i != j} (L_ij + 1)^2 ]
+         = mean_i (L_ii - 1)^2 + (B - 1) / B * offdiag_mean (L_ij + 1)^2.
+
+    Reference: Wu et al. 2024 (SPPO); the form of the JaxGCRL paper's "sppo" (Bortkiewicz et al. 2025)."""
+    b = logits.shape[0]
+    return jnp.mean((jnp.diag(logits) - 1.0) ** 2) + (b - 1) / b * _offdiag_mean((logits + 1.0) ** 2), {}
 
 
 LOSSES: dict[str, Callable[[Array], tuple[Array, Metrics]]] = {
