@@ -102,3 +102,22 @@ def test_bfloat16_compute_trains_point_mass(tmp_path):
     assert max(success[-3:]) >= 0.9, success
     dtypes = {leaf.dtype for leaf in jax.tree_util.tree_leaves(result.params)}
     assert dtypes == {np.dtype("float32")}, dtypes
+
+
+def test_actor_steps_against_the_critic_before_its_update(tiny_agent):
+    """JaxGCRL's order: the actor and alpha step use the critic of before this update's critic step."""
+    from crlx.agent import gradient_step
+
+    _, agent, _ = tiny_agent
+    state = agent.prefill(agent.init(jax.random.PRNGKey(2)))  # the fixture's state is donated by other tests
+    key = jax.random.PRNGKey(3)
+    after, _ = jax.jit(agent.update)(state, key)
+    k_sample, k_actor = jax.random.split(key)
+    batch = agent.sample(state.buffer, k_sample)
+    expected, _, _ = jax.jit(lambda s: gradient_step(
+        agent.losses.actor, agent.actor_tx, s.actor_params, s.actor_opt, s.critic_params, s.log_alpha, batch, k_actor
+    ))(state)
+    for got, want in zip(jax.tree.leaves(after.actor_params), jax.tree.leaves(expected)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6, atol=1e-7)
+    changed = [not np.allclose(a, b) for a, b in zip(jax.tree.leaves(after.critic_params), jax.tree.leaves(state.critic_params))]
+    assert any(changed)  # the critic did step, so the check above tells the two orders apart

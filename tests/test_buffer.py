@@ -488,9 +488,15 @@ def test_ongoing_episodes(name):
 # 5. random goal mixture
 
 
+def _decode_actor_goals(batch: Batch, ref: Ref):
+    """_decode of the actor's goals, after checking that the critic's goals are all hindsight goals."""
+    _check_hindsight(*_decode(batch, ref), ref)
+    return _decode(batch._replace(goal=batch.actor_goal), ref)
+
+
 def test_random_goal_prob_one():
     buf, ref = scenario_main()[-1]
-    env, t, genv, gt = _decode(_sampler(random_goal_prob=1.0)(buf, jax.random.key(9)), ref)
+    env, t, genv, gt = _decode_actor_goals(_sampler(random_goal_prob=1.0)(buf, jax.random.key(9)), ref)
     E, n_t = ref.num_envs, ref.count - ref.live_start
     assert set(np.unique(genv)) == set(range(E))
     assert _chisquare(np.bincount(genv, minlength=E), np.full(E, 1 / E)) > P_MIN
@@ -503,14 +509,15 @@ def test_random_goal_prob_one():
 
 def test_random_goal_prob_zero():
     buf, ref = scenario_main()[-1]
-    env, t, genv, gt = _decode(_sampler(random_goal_prob=0.0)(buf, jax.random.key(10)), ref)
-    _check_hindsight(env, t, genv, gt, ref)
+    batch = _sampler(random_goal_prob=0.0)(buf, jax.random.key(10))
+    _check_hindsight(*_decode(batch, ref), ref)
+    np.testing.assert_array_equal(_np(batch.actor_goal), _np(batch.goal))
 
 
 def test_random_goal_prob_half():
     buf, ref = scenario_main()[-1]
     E, p = ref.num_envs, 0.5
-    env, t, genv, gt = _decode(_sampler(random_goal_prob=p)(buf, jax.random.key(11)), ref)
+    env, t, genv, gt = _decode_actor_goals(_sampler(random_goal_prob=p)(buf, jax.random.key(11)), ref)
     cross = (genv != env).mean()
     expected = p * (E - 1) / E
     assert abs(cross - expected) < 5 * np.sqrt(expected * (1 - expected) / BATCH), cross
@@ -535,6 +542,7 @@ def test_batch_shapes_and_dtypes():
     assert batch.state.shape == (BATCH, STATE_DIM) and batch.state.dtype == jnp.float32
     assert batch.action.shape == (BATCH, ACTION_DIM) and batch.action.dtype == jnp.float32
     assert batch.goal.shape == (BATCH, STATE_DIM) and batch.goal.dtype == jnp.float32
+    assert batch.actor_goal.shape == (BATCH, STATE_DIM) and batch.actor_goal.dtype == jnp.float32
 
     sliced = _sampler(goal_fn=goal_slice)(buf, jax.random.key(12))
     assert sliced.goal.shape == (BATCH, 2) and sliced.goal.dtype == jnp.float32

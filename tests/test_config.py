@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
-from crlx.config import BufferConfig, Config, ConfigError, CriticConfig, LossConfig
+from crlx.config import (ActorConfig, BufferConfig, CheckpointConfig, Config, ConfigError, CriticConfig, LogConfig,
+                         LossConfig, WandbConfig)
+from crlx.preflight import prepare
 
 
 def with_buffer(**kw):
@@ -34,8 +37,25 @@ BAD = [
     ({"critic": CriticConfig(depth=3, block_size=2)}, "critic.depth=3 is not a multiple of critic.block_size=2"),
     ({"critic": CriticConfig(repr_dim=0)}, "critic.repr_dim must be > 0"),
     ({"critic": CriticConfig(repr_dim=7), "loss": LossConfig(energy="mrn")}, "needs an even critic.repr_dim"),
-    ({"loss": LossConfig(energy="l3")}, "loss.energy: unknown energy 'l3'"),
-    ({"loss": LossConfig(contrastive="nce")}, "loss.contrastive: unknown loss 'nce'"),
+    ({"loss": LossConfig(energy="l3")}, "loss.energy: unknown value 'l3'. Did you mean 'l2'?"),
+    ({"loss": LossConfig(contrastive="nce")}, "loss.contrastive: unknown value 'nce'"),
+    (with_buffer(goal_strategy="geometrc"), "buffer.goal_strategy: unknown value 'geometrc'. Did you mean 'geometric'?"),
+    (with_buffer(prefill_actions="random"), "buffer.prefill_actions: unknown value 'random'"),
+    ({"critic": CriticConfig(activation="swsh")}, "critic.activation: unknown value 'swsh'. Did you mean 'swish'?"),
+    ({"actor": ActorConfig(compute_dtype="float16")}, "actor.compute_dtype: unknown value 'float16'"),
+    ({"critic": CriticConfig(init_scale=0.0)}, "critic.init_scale must be > 0"),
+    ({"num_envs": "64"}, "num_envs must be int, got '64' (str)"),
+    ({"num_envs": True}, "num_envs must be int, got True (bool)"),
+    ({"discount": "0.99"}, "discount must be float or int, got '0.99'"),
+    ({"critic": CriticConfig(layer_norm="yes")}, "critic.layer_norm must be bool, got 'yes'"),
+    ({"episode_length": 1.5}, "episode_length must be NoneType or int, got 1.5"),
+    ({"num_devices": -1}, "num_devices must be >= 0"),
+    ({"checkpoint": CheckpointConfig(keep=0)}, "checkpoint.keep must be > 0"),
+    ({"log": LogConfig(video="rollout.avi")}, "log.video must end in .mp4 or .gif"),
+    ({"wandb": WandbConfig(mode="onlin")}, "wandb.mode: unknown value 'onlin'. Did you mean 'online'?"),
+    ({"env_options": ("goal_distanse=5",)}, "env_options: point_mass has no option 'goal_distanse'"),
+    ({"env_options": ("episode_length=5",)}, "set episode_length with its own field"),
+    ({"env_options": ("size",)}, "env_options: 'size' is not NAME=VALUE"),
     ({"loss": LossConfig(logsumexp_penalty=-1.0)}, "loss.logsumexp_penalty must be >= 0"),
     ({"loss": LossConfig(temperature=0.0)}, "loss.temperature must be > 0"),
     ({"env": "point_mass", "backend": "mjx"}, "point_mass: backend must be 'jax'"),
@@ -46,7 +66,7 @@ BAD = [
 def test_bad_config_names_the_field(changes, message):
     cfg = dataclasses.replace(Config(env="point_mass"), **changes)
     with pytest.raises(ConfigError) as info:
-        cfg.validate()
+        prepare(cfg)
     assert message.lower() in str(info.value).lower()
 
 
@@ -73,6 +93,31 @@ def test_video_that_cannot_be_drawn_here_is_refused_before_training(monkeypatch)
 
     monkeypatch.setattr(crlx.render, "gl_available", lambda: (False, "no offscreen GL here."))
     with pytest.raises(ConfigError, match=r"log.video: arm_reach needs MuJoCo rendering \(its goal has 3 dimensions.*no offscreen GL here"):
-        Config(env="arm_reach", log=LogConfig(video="rollout.mp4")).validate()
-    Config(env="reacher", log=LogConfig(video="rollout.mp4")).validate()  # drawn in 2-D
-    Config(env="arm_reach").validate()  # no video asked for
+        prepare(Config(env="arm_reach", log=LogConfig(video="rollout.mp4")))
+    prepare(Config(env="point_mass", log=LogConfig(video="rollout.mp4")))  # drawn in 2-D
+    prepare(Config(env="arm_reach"))  # no video asked for
+
+
+def test_env_options_are_typed_by_the_env_and_reach_make_env():
+    cfg = Config(env="point_mass", env_options=("arena=2", "max_step=0.05"))
+    assert cfg.validate().env_overrides() == {"arena": 2.0, "max_step": 0.05}
+    assert isinstance(cfg.env_overrides()["arena"], float)
+    with pytest.raises(ConfigError, match=r"env_options: point_mass's arena takes a float \(default 1.0\), got 'wide'"):
+        Config(env="point_mass", env_options=("arena=wide",)).validate()
+    with pytest.raises(ConfigError, match=r"arena and max_step must be > 0"):
+        prepare(Config(env="point_mass", env_options=("arena=-1",)))  # a value the env itself rejects
+
+
+def test_yaml_values_of_the_wrong_type_or_choice_are_refused(tmp_path):
+    from crlx.train import load_config_file
+
+    for text, message in [
+        ("num_envs: many\n", "num_envs must be int, got 'many'"),
+        ("buffer: {goal_strategy: futur}\n", "buffer.goal_strategy: unknown value 'futur'"),
+        ("actor: {activation: RELU}\n", "actor.activation: unknown value 'RELU'. Did you mean 'relu'?"),
+        ("env: point_mass\nenv_options: {arena: 2.0, max_steps: 0.1}\n", "Did you mean 'max_step'"),
+    ]:
+        path = tmp_path / "bad.yaml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config_file(path, Config(env="point_mass")).validate()

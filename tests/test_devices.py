@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from crlx.config import ConfigError
+from crlx.preflight import prepare
 from tests.conftest import ROOT, subprocess_env, tiny_config
 
 
@@ -32,6 +33,6 @@ def test_more_devices_than_visible_is_a_config_error(tmp_path):
 
     n = jax.device_count()
     with pytest.raises(ConfigError, match=rf"num_devices={n + 1} but {n} device\(s\).*set num_devices between 1"):
-        tiny_config(tmp_path, num_devices=n + 1).validate()
+        prepare(tiny_config(tmp_path, num_devices=n + 1))
     with pytest.raises(ConfigError, match="num_devices=-1"):
         tiny_config(tmp_path, num_devices=-1).validate()

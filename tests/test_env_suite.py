@@ -16,6 +16,7 @@ from crlx.envs.ant import add_free_body
 from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.maze import Maze
 from crlx.envs.pusher import BLOCK, TIP
+from crlx.preflight import prepare
 from tests.conftest import ROOT, env_option_default, tiny_config
 
 PURE_JAX = {name for name in ENVS if env_option_default(name, "backend") == "jax"}
@@ -132,7 +133,7 @@ def test_ant_ball_goal_spaces(tmp_path):
     with pytest.raises(ValueError, match=r"goal_space must be one of \['ball', 'ball_and_torso'\]"):
         make_env("ant_ball", goal_space="torso")
     with pytest.raises(crlx.ConfigError, match="goal_space"):
-        crlx.Config(env="reacher", goal_space="nope").validate()
+        prepare(crlx.Config(env="reacher", goal_space="nope"))
 
 
 PUSHER_LINKS = (0.25, 0.30)

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 import pytest
+
 from scipy.spatial.transform import Rotation
 
 import crlx
@@ -21,6 +22,7 @@ from crlx.envs.metaworld import CW10, TASKS, MetaWorldNotInstalled, env_name
 from crlx.envs.metaworld.scene import bodies_in_model_order, farthest_points, fold_margins, keep_inertia, prism_vertices
 from crlx.envs.metaworld.task import quat_xyzw_from_matrix, rotate_xyzw
 from crlx.envs.metaworld.tool_tasks import StickPull
+from crlx.preflight import prepare
 
 NUM_LAYOUTS = 20
 OPEN_LOOP_STEPS = 100
@@ -64,7 +66,7 @@ def test_missing_metaworld_names_the_install_command():
     with pytest.raises(MetaWorldNotInstalled, match=r"pip install -e \".\[metaworld\]\""):
         make_env("mw_push")
     with pytest.raises(ConfigError, match="metaworld"):
-        crlx.Config(env="mw_push").validate()
+        prepare(crlx.Config(env="mw_push"))
 
 
 @pytest.mark.metaworld

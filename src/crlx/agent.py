@@ -1,12 +1,14 @@
 """Agent construction and the fused training epoch.
 
-`make_agent(cfg)` builds the env, networks and optimizers once; its functions close over the
+`make_agent(cfg)` builds the env, networks, losses and optimizers once; its functions close over the
 config. `agent.train_epoch` is one jitted call (state donated):
 
     lax.scan over iterations_per_epoch:
         collect unroll_length steps of num_envs envs with the stochastic actor (lax.scan + vmap)
         buffer.insert
-        lax.scan over updates_per_iteration: sample -> critic, actor, alpha updates
+        lax.scan over updates_per_iteration: sample -> actor and alpha step against the current
+            critic, then the critic step (JaxGCRL's and scaling-crl's order)
+        effective ranks of phi and psi on one batch
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import optax
 from jax.sharding import Mesh
 
 from crlx import buffer as replay
-from crlx import parallel
+from crlx import parallel, preflight
 from crlx.config import Config
-from crlx.envs import GoalEnv, make_env, wrap_for_training
-from crlx.losses import actor_loss, alpha_loss, critic_loss
+from crlx.envs import GoalEnv, wrap_for_training
+from crlx.losses import Losses, make_losses
 from crlx.networks import Actor, Critic, tanh_gaussian_sample
 from crlx.types import Transition, TrainState
 
@@ -44,15 +46,24 @@ class Agent:
     actor_tx: optax.GradientTransformation
     critic_tx: optax.GradientTransformation
     alpha_tx: optax.GradientTransformation
+    losses: Losses
     mesh: Mesh  # devices of the run (see crlx.parallel)
     init: Callable[[jax.Array], TrainState]
     prefill: Callable[[TrainState], TrainState]
     train_epoch: Callable[[TrainState], tuple[TrainState, dict]]
+    sample: Callable  # (buffer, key) -> Batch with the run's goal settings; not jitted
     collect: Callable  # (actor_params, env_state, key, random_actions) -> (env_state, Transition, metrics); not jitted
     update: Callable[[TrainState, jax.Array], tuple[TrainState, dict]]  # one sample + updates; not jitted
 
 
-def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
+def gradient_step(loss_fn: Callable, tx: optax.GradientTransformation, params, opt_state, *args):
+    """One optimizer step on loss_fn(params, *args) -> (loss, metrics): (params, opt_state, metrics)."""
+    (_, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, *args)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, metrics
+
+
+def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None) -> Agent:
     """Build everything static for `cfg` (validated first) and the jitted init / prefill / epoch.
 
     With cfg.num_seeds > 1 the jitted functions are vmapped: init takes keys (num_seeds, 2) and
@@ -60,10 +71,12 @@ def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
 
     The state is placed on `mesh` (default: the first cfg.devices devices; see crlx.parallel).
     With one seed, batches are drawn stratified over cfg.devices env groups whatever the mesh,
-    so a one-device mesh runs the same computation as the multi-device one."""
-    cfg.validate()
+    so a one-device mesh runs the same computation as the multi-device one.
+
+    `env`: the run's env when the caller built it already (crlx.preflight.prepare); else it is
+    validated and built here."""
+    env = preflight.prepare(cfg) if env is None else env
     mesh = parallel.make_mesh(cfg.devices) if mesh is None else mesh
-    env = make_env(cfg.env, **cfg.env_overrides())
     train_env = wrap_for_training(env)
     state_dim, action_dim = env.state_dim, env.action_size
     actor = Actor(cfg.actor, action_dim)
@@ -71,7 +84,16 @@ def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
     actor_tx = optax.adam(cfg.actor_lr)
     critic_tx = optax.adam(cfg.critic_lr)
     alpha_tx = optax.adam(cfg.alpha_lr)
-    target_entropy = cfg.loss.target_entropy_per_dim * action_dim
+    losses = make_losses(
+        actor,
+        critic,
+        energy=cfg.loss.energy,
+        contrastive=cfg.loss.contrastive,
+        logsumexp_penalty=cfg.loss.logsumexp_penalty,
+        temperature=cfg.loss.temperature,
+        learn_temperature=cfg.loss.learn_temperature,
+        target_entropy=cfg.loss.target_entropy_per_dim * action_dim,
+    )
     sample = functools.partial(
         replay.sample,
         batch_size=cfg.batch_size,
@@ -128,25 +150,19 @@ def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
         return env_state, traj, {"train/success": jnp.mean(success), "train/dist": jnp.mean(dist)}
 
     def update(ts: TrainState, key: jax.Array) -> tuple[TrainState, dict]:
-        """One sample + critic, actor and alpha step."""
+        """One sample; actor and alpha step against the current critic, then the critic step."""
         k_sample, k_actor = jax.random.split(key)
         batch = sample(ts.buffer, k_sample)
-        (_, c_metrics), c_grads = jax.value_and_grad(critic_loss, has_aux=True)(
-            ts.critic_params, cfg, critic, batch
+        actor_params, actor_opt, a_metrics = gradient_step(
+            losses.actor, actor_tx, ts.actor_params, ts.actor_opt, ts.critic_params, ts.log_alpha, batch, k_actor
         )
-        c_updates, critic_opt = critic_tx.update(c_grads, ts.critic_opt, ts.critic_params)
-        critic_params = optax.apply_updates(ts.critic_params, c_updates)
-        (_, a_metrics), a_grads = jax.value_and_grad(actor_loss, has_aux=True)(
-            ts.actor_params, critic_params, ts.log_alpha, cfg, actor, critic, batch, k_actor
-        )
-        a_updates, actor_opt = actor_tx.update(a_grads, ts.actor_opt, ts.actor_params)
-        actor_params = optax.apply_updates(ts.actor_params, a_updates)
         log_prob = a_metrics.pop("log_prob")
-        log_alpha, alpha_opt = ts.log_alpha, ts.alpha_opt
-        (_, al_metrics), al_grad = jax.value_and_grad(alpha_loss, has_aux=True)(log_alpha, log_prob, target_entropy)
+        log_alpha, alpha_opt, al_metrics = ts.log_alpha, ts.alpha_opt, {}
         if cfg.loss.auto_entropy:
-            al_update, alpha_opt = alpha_tx.update(al_grad, alpha_opt, log_alpha)
-            log_alpha = optax.apply_updates(log_alpha, al_update)
+            log_alpha, alpha_opt, al_metrics = gradient_step(losses.alpha, alpha_tx, log_alpha, alpha_opt, log_prob)
+        critic_params, critic_opt, c_metrics = gradient_step(
+            losses.critic, critic_tx, ts.critic_params, ts.critic_opt, batch
+        )
         ts = ts.replace(
             critic_params=critic_params,
             critic_opt=critic_opt,
@@ -156,7 +172,7 @@ def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
             alpha_opt=alpha_opt,
             updates=ts.updates + 1,
         )
-        return ts, {**c_metrics, **a_metrics, **al_metrics}
+        return ts, {**c_metrics, **a_metrics, **al_metrics, "actor/alpha": jnp.exp(log_alpha)}
 
     def iteration(ts: TrainState, _) -> tuple[TrainState, dict]:
         key, k_collect, k_update = jax.random.split(ts.key, 3)
@@ -167,8 +183,10 @@ def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
             buffer=replay.insert(ts.buffer, traj),
             env_steps=ts.env_steps + cfg.env_steps_per_iteration,
         )
-        ts, update_metrics = jax.lax.scan(update, ts, jax.random.split(k_update, cfg.updates_per_iteration))
-        return ts, {**collect_metrics, **jax.tree.map(jnp.mean, update_metrics)}
+        k_updates, k_rank = jax.random.split(k_update)
+        ts, update_metrics = jax.lax.scan(update, ts, jax.random.split(k_updates, cfg.updates_per_iteration))
+        rank_metrics = losses.representation_metrics(ts.critic_params, sample(ts.buffer, k_rank))
+        return ts, {**collect_metrics, **jax.tree.map(jnp.mean, update_metrics), **rank_metrics}
 
     def train_epoch(ts: TrainState) -> tuple[TrainState, dict]:
         TRACE_COUNTS["train_epoch"] += 1
@@ -180,7 +198,7 @@ def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
 
         def body(ts: TrainState, _) -> tuple[TrainState, None]:
             key, k_collect = jax.random.split(ts.key)
-            env_state, traj, _ = collect(ts.actor_params, ts.env_state, k_collect, True)
+            env_state, traj, _ = collect(ts.actor_params, ts.env_state, k_collect, cfg.buffer.prefill_actions == "uniform")
             return ts.replace(key=key, env_state=env_state, buffer=replay.insert(ts.buffer, traj)), None
 
         return jax.lax.scan(body, ts, None, length=cfg.prefill_iterations)[0]
@@ -204,10 +222,12 @@ def make_agent(cfg: Config, mesh: Mesh | None = None) -> Agent:
         actor_tx=actor_tx,
         critic_tx=critic_tx,
         alpha_tx=alpha_tx,
+        losses=losses,
         mesh=mesh,
         init=jax.jit(init, **init_placed),
         prefill=jax.jit(prefill, donate_argnums=0, **prefill_placed),
         train_epoch=jax.jit(train_epoch, donate_argnums=0, **epoch_placed),
+        sample=sample,
         collect=collect,
         update=update,
     )

@@ -131,8 +131,10 @@ def sample(
 ) -> Batch:
     """Draw (s_t, a_t, g) with g = goal_fn(s_{t+k}) from the same env and episode.
 
-    With probability `random_goal_prob` g is instead goal_fn of a uniformly random live state.
-    Shapes: state (B, state_dim), action (B, action_dim), goal (B, goal_dim).
+    `goal` (the critic's positives) is always that hindsight goal. `actor_goal` is the goal the actor
+    loss conditions on: with probability `random_goal_prob` per row goal_fn of a uniformly random live
+    state, else `goal` (random goals reach the actor only, as in CRL, Eysenbach et al. 2022, and the
+    JaxGCRL paper's code). Shapes: state (B, state_dim), action (B, action_dim), goals (B, goal_dim).
 
     num_shards > 1 stratifies the draw: the envs are split into num_shards equal contiguous groups
     and rows [i B/n, (i+1) B/n) of the batch come from group i (key split n ways). Every env is
@@ -145,14 +147,15 @@ def sample(
     k_idx, k_mix, k_env, k_t = jax.random.split(key, 4)
     env, t, goal_t = sample_indices(buf, k_idx, batch_size, strategy, discount)
     goal = goal_fn(buf.states[goal_t % cap, env])
+    actor_goal = goal
     if random_goal_prob > 0.0:
         live = size(buf)
         r_env = jax.random.randint(k_env, (batch_size,), 0, buf.num_envs)
         r_t = buf.count - live + jax.random.randint(k_t, (batch_size,), 0, live)
         random_goal = goal_fn(buf.states[r_t % cap, r_env])
         use_random = jax.random.uniform(k_mix, (batch_size, 1)) < random_goal_prob
-        goal = jnp.where(use_random, random_goal, goal)
-    return Batch(state=buf.states[t % cap, env], action=buf.actions[t % cap, env], goal=goal)
+        actor_goal = jnp.where(use_random, random_goal, goal)
+    return Batch(state=buf.states[t % cap, env], action=buf.actions[t % cap, env], goal=goal, actor_goal=actor_goal)
 
 
 def _sample_sharded(buf, key, batch_size, goal_fn, strategy, discount, random_goal_prob, num_shards) -> Batch:

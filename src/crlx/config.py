@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Literal, get_args
+from typing import get_origin as typing_origin
 
 from crlx.contrastive import ContrastiveLoss
 from crlx.energy import Energy
@@ -18,6 +21,7 @@ from crlx.energy import Energy
 ComputeDtype = Literal["float32", "bfloat16"]
 Activation = Literal["swish", "relu", "gelu", "tanh", "elu"]
 GoalStrategy = Literal["geometric", "uniform_future", "final"]
+PrefillActions = Literal["uniform", "policy"]
 WandbMode = Literal["online", "offline", "disabled"]
 
 
@@ -42,6 +46,10 @@ class NetworkConfig:
     """hidden activation"""
     compute_dtype: ComputeDtype = "float32"
     """dtype of hidden-layer compute; bfloat16 speeds up GPUs (params, outputs and losses stay float32)"""
+    residual: bool = True
+    """skip connections around each block; False: a plain MLP of 1 + depth hidden Dense layers"""
+    init_scale: float = 1.0
+    """kernel init variance_scaling(init_scale, fan_in, uniform): 1.0 is lecun_uniform, 1/3 JaxGCRL's"""
 
     @property
     def num_blocks(self) -> int:
@@ -100,7 +108,10 @@ class BufferConfig:
     """future-state goal: geometric (P(k) ~ discount^(k-1), truncated at episode end),
     uniform_future (uniform over the rest of the episode), final (last state of the episode)"""
     random_goal_prob: float = 0.0
-    """probability of replacing the future goal by the achieved goal of a random buffer state"""
+    """probability of replacing the actor loss's goal by the achieved goal of a random buffer state
+    (the critic always trains on hindsight goals of the same episode)"""
+    prefill_actions: PrefillActions = "uniform"
+    """actions of the prefill: uniform in [-1, 1], or the initial stochastic policy (JaxGCRL's)"""
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,9 @@ class Config:
     """override the env's physics backend, e.g. mjx or generalized (default: the env's own)"""
     goal_space: str | None = None
     """the env's goal space (achieved-goal function), e.g. ball_and_torso for ant_ball (default: the env's first)"""
+    env_options: tuple[str, ...] = ()
+    """any other constructor option of the env as NAME=VALUE, e.g. `--env_options goal_distance=5.0`
+    (YAML: a mapping); typed by the option's default; `crlx.env_options(NAME)` lists them"""
     seed: int = 0
     """PRNG seed for networks, envs and sampling"""
     num_seeds: int = 1
@@ -231,12 +245,14 @@ class Config:
         return math.ceil(self.buffer.min_replay_size / self.unroll_length)
 
     def env_overrides(self) -> dict:
-        """Keyword overrides passed to `make_env` (only the ones set)."""
+        """Keyword overrides passed to `make_env`: the four top-level env fields that are set, then
+        env_options ("NAME=VALUE", converted to the type of the option's default)."""
         out = {}
-        for name in ("episode_length", "success_threshold", "backend", "goal_space"):
+        for name in ENV_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        out.update(parse_env_options(self.env, self.env_options))
         return out
 
     def to_dict(self) -> dict:
@@ -261,35 +277,18 @@ class Config:
 
         return self.num_devices or jax.device_count()
 
-    def _validate_devices(self) -> None:
-        import jax
-
-        available = jax.device_count()
-        if self.num_devices < 0 or self.num_devices > available:
-            raise ConfigError(
-                f"num_devices={self.num_devices} but {available} device(s) are visible "
-                f"({jax.default_backend()}); set num_devices between 1 and {available}, or 0 for all."
-            )
-        n = self.devices
-        if self.num_seeds > 1:
-            if self.num_seeds % n:
-                raise ConfigError(
-                    f"num_seeds={self.num_seeds} is not a multiple of num_devices={n}: with several seeds the "
-                    "devices split the seeds; choose num_seeds as a multiple of num_devices."
-                )
-            return
-        for name in ("num_envs", "batch_size", "num_eval_envs"):
-            value = getattr(self, name)
-            if value % n:
-                raise ConfigError(
-                    f"{name}={value} is not a multiple of num_devices={n}: data-parallel training splits it over "
-                    f"devices; set {name} to a multiple such as {n * max(1, value // n)}."
-                )
-
     def validate(self) -> "Config":
-        """Raise ConfigError for values that cannot work; returns self for chaining."""
+        """Raise ConfigError for any field value that cannot work; returns self for chaining.
+
+        A pure check of the config's values (types, ranges, choices, env name and env option names);
+        it builds nothing. What needs the built env or the machine (option values an env rejects,
+        device counts, GL for videos) is checked by `crlx.preflight.prepare` before anything compiles.
+        """
+        from crlx.contrastive import LOSSES
+        from crlx.energy import ENERGIES
         from crlx.envs import ENVS, unknown_env_message
 
+        _check_types(self, "")
         if self.env not in ENVS:
             raise ConfigError(unknown_env_message(self.env))
         positive = {
@@ -308,6 +307,7 @@ class Config:
             "alpha_lr": self.alpha_lr,
             "loss.temperature": self.loss.temperature,
             "loss.init_alpha": self.loss.init_alpha,
+            "checkpoint.keep": self.checkpoint.keep,
         }
         if self.episode_length is not None:
             positive["episode_length"] = self.episode_length
@@ -317,22 +317,35 @@ class Config:
             positive[f"{prefix}.width"] = net.width
             positive[f"{prefix}.depth"] = net.depth
             positive[f"{prefix}.block_size"] = net.block_size
+            positive[f"{prefix}.init_scale"] = net.init_scale
         positive["critic.repr_dim"] = self.critic.repr_dim
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"{name} must be > 0, got {value}.")
-        self._validate_devices()
+        if self.num_devices < 0:
+            raise ConfigError(f"num_devices must be >= 0 (0 = every device), got {self.num_devices}.")
         for prefix, net in (("actor", self.actor), ("critic", self.critic)):
             if net.depth % net.block_size:
                 raise ConfigError(
                     f"{prefix}.depth={net.depth} is not a multiple of {prefix}.block_size={net.block_size}; "
                     f"set {prefix}.depth to a multiple such as {net.block_size * max(1, net.num_blocks)}."
                 )
+        choices = {
+            "loss.energy": (self.loss.energy, sorted(ENERGIES)),
+            "loss.contrastive": (self.loss.contrastive, sorted(LOSSES)),
+            "buffer.goal_strategy": (self.buffer.goal_strategy, get_args(GoalStrategy)),
+            "buffer.prefill_actions": (self.buffer.prefill_actions, get_args(PrefillActions)),
+            "wandb.mode": (self.wandb.mode, get_args(WandbMode)),
+        }
         for prefix, net in (("actor", self.actor), ("critic", self.critic)):
-            if net.compute_dtype not in get_args(ComputeDtype):
-                raise ConfigError(
-                    f"{prefix}.compute_dtype must be one of {get_args(ComputeDtype)}, got {net.compute_dtype!r}."
-                )
+            choices[f"{prefix}.activation"] = (net.activation, get_args(Activation))
+            choices[f"{prefix}.compute_dtype"] = (net.compute_dtype, get_args(ComputeDtype))
+        for name, (value, allowed) in choices.items():
+            if value not in allowed:
+                lowered = {str(a).lower(): a for a in allowed}
+                close = difflib.get_close_matches(str(value).lower(), list(lowered), n=1, cutoff=0.5)
+                hint = f" Did you mean {lowered[close[0]]!r}?" if close else ""
+                raise ConfigError(f"{name}: unknown value {value!r}.{hint} Choose from {list(allowed)}.")
         if self.actor.min_log_std >= self.actor.max_log_std:
             raise ConfigError(
                 f"actor.min_log_std={self.actor.min_log_std} must be < actor.max_log_std={self.actor.max_log_std}."
@@ -347,8 +360,6 @@ class Config:
             raise ConfigError(f"log.video must end in .mp4 or .gif (or be empty), got {self.log.video!r}.")
         if self.checkpoint.every < 0:
             raise ConfigError(f"checkpoint.every must be >= 0 (0 disables checkpoints), got {self.checkpoint.every}.")
-        if self.checkpoint.keep < 1:
-            raise ConfigError(f"checkpoint.keep must be >= 1, got {self.checkpoint.keep}.")
         if self.buffer.min_replay_size > self.buffer.max_replay_size:
             raise ConfigError(
                 f"buffer.min_replay_size={self.buffer.min_replay_size} exceeds buffer.max_replay_size="
@@ -371,30 +382,92 @@ class Config:
             raise ConfigError(
                 f"loss.energy='mrn' needs an even critic.repr_dim, got {self.critic.repr_dim}."
             )
-        from crlx.contrastive import LOSSES
-        from crlx.energy import ENERGIES
-
-        if self.loss.energy not in ENERGIES:
-            raise ConfigError(f"loss.energy: unknown energy {self.loss.energy!r}; choose from {sorted(ENERGIES)}.")
-        if self.loss.contrastive not in LOSSES:
-            raise ConfigError(f"loss.contrastive: unknown loss {self.loss.contrastive!r}; choose from {sorted(LOSSES)}.")
-        if self.wandb.mode not in get_args(WandbMode):
-            raise ConfigError(f"wandb.mode must be one of {get_args(WandbMode)}, got {self.wandb.mode!r}.")
-        try:
-            from crlx.envs import MetaWorldNotInstalled, make_env
-
-            env = make_env(self.env, **self.env_overrides())
-        except (ValueError, TypeError, MetaWorldNotInstalled) as err:
-            raise ConfigError(str(err)) from err
-        if self.log.video:
-            from crlx.render import drawing_mode, gl_available
-
-            if drawing_mode(env) == "2d" and env.goal_dim != 2:
-                raise ConfigError(
-                    f"log.video: {self.env} needs MuJoCo rendering (its goal has {env.goal_dim} dimensions, the 2-D "
-                    f"fallback draws 2), which is unavailable here: {gl_available()[1]} Or leave log.video empty."
-                )
+        parse_env_options(self.env, self.env_options)
         return self
+
+
+ENV_FIELDS = ("episode_length", "success_threshold", "backend", "goal_space")
+"""top-level Config fields that are env constructor options"""
+
+
+def parse_env_options(env: str, options: tuple[str, ...]) -> dict:
+    """("NAME=VALUE", ...) -> {NAME: value}, each value converted to the type of the env option's
+    default (bool: true/false; tuple: comma-separated). ConfigError naming the option otherwise."""
+    import inspect
+
+    from crlx.envs import ENVS
+
+    parameters = inspect.signature(ENVS[env]).parameters
+    out = {}
+    for item in options:
+        name, sep, text = str(item).partition("=")
+        name = name.strip()
+        if not sep:
+            raise ConfigError(f"env_options: {item!r} is not NAME=VALUE, e.g. goal_distance=5.0.")
+        if name in ENV_FIELDS:
+            raise ConfigError(f"env_options: set {name} with its own field (--{name}), not in env_options.")
+        if name not in parameters:
+            choices = [n for n in parameters if n not in ENV_FIELDS]
+            close = difflib.get_close_matches(name, choices, n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ConfigError(f"env_options: {env} has no option {name!r}.{hint} Its options: {choices}.")
+        out[name] = _convert_option(env, name, text.strip(), parameters[name].default)
+    return out
+
+
+def _convert_option(env: str, name: str, text: str, default):
+    where = f"env_options: {env}'s {name}"
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false"):
+                raise ValueError
+            return text.lower() == "true"
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, tuple):
+            kind = type(default[0]) if default else str
+            return tuple(kind(part.strip()) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{where} takes a {type(default).__name__} (default {default!r}), got {text!r}.") from None
+    if text.lower() == "none" and default is None:
+        return None
+    return text
+
+
+def _check_types(node, prefix: str) -> None:
+    """Every field holds a value of its annotated kind (YAML can put a str where a number belongs)."""
+    import typing
+
+    hints = typing.get_type_hints(type(node))
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_types(value, f"{prefix}{f.name}.")
+            continue
+        kinds = _kinds(hints[f.name])
+        if kinds and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            names = " or ".join(sorted({k.__name__ for k in kinds}))
+            raise ConfigError(f"{prefix}{f.name} must be {names}, got {value!r} ({type(value).__name__}).")
+
+
+def _kinds(hint) -> tuple[type, ...]:
+    """The runtime types a field annotation admits (int admits no bool; float admits int)."""
+    origin = typing_origin(hint)
+    if origin is Literal:
+        return tuple({type(a) for a in get_args(hint)})
+    if origin in (types.UnionType, typing.Union):
+        return tuple(k for arg in get_args(hint) for k in _kinds(arg))
+    if origin is tuple:
+        return (tuple,)
+    if hint is type(None):
+        return (type(None),)
+    if hint is float:
+        return (float, int)
+    if isinstance(hint, type):
+        return (hint,)
+    return ()
 
 
 def _merge(node, data: dict, source: str, prefix: str):
@@ -409,6 +482,8 @@ def _merge(node, data: dict, source: str, prefix: str):
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ConfigError(f"{source}: unknown field {prefix + key!r}.{hint}")
         current = getattr(node, key)
+        if key == "env_options" and isinstance(value, dict):  # YAML: {goal_distance: 5.0, ...}
+            value = [f"{k}={','.join(map(str, v)) if isinstance(v, (list, tuple)) else v}" for k, v in value.items()]
         if dataclasses.is_dataclass(current):
             changes[key] = _merge(current, value, source, f"{prefix}{key}.")
         elif isinstance(value, list):

@@ -18,14 +18,16 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "elu": nn.elu,
 }
 
-_INIT = nn.initializers.lecun_uniform()
-
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 class ResidualMLP(nn.Module):
     """x -> Dense(width) -> [LN] -> act -> num_blocks x (block_size x (Dense -> [LN] -> act) + identity)
-    -> Dense(out_dim).  Shapes: (..., in) -> (..., out_dim).
+    -> Dense(out_dim).  Shapes: (..., in) -> (..., out_dim). Without cfg.residual the identity is
+    dropped: a plain MLP of 1 + depth hidden layers (JaxGCRL's, with depth 1 and no LayerNorm).
+
+    Kernels: variance_scaling(cfg.init_scale, "fan_in", "uniform") (1.0: lecun_uniform; 1/3: JaxGCRL's
+    networks, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in))); biases zero.
 
     Parameters are float32; with cfg.compute_dtype 'bfloat16' the matmuls and activations run in
     bfloat16 and LayerNorm statistics and the output stay float32."""
@@ -33,8 +35,12 @@ class ResidualMLP(nn.Module):
     cfg: NetworkConfig
     out_dim: int
 
+    @property
+    def _init(self):
+        return nn.initializers.variance_scaling(self.cfg.init_scale, "fan_in", "uniform")
+
     def _hidden(self, x: jax.Array) -> jax.Array:
-        x = nn.Dense(self.cfg.width, kernel_init=_INIT, dtype=DTYPES[self.cfg.compute_dtype])(x)
+        x = nn.Dense(self.cfg.width, kernel_init=self._init, dtype=DTYPES[self.cfg.compute_dtype])(x)
         if self.cfg.layer_norm:
             x = nn.LayerNorm(dtype=DTYPES[self.cfg.compute_dtype])(x)
         return ACTIVATIONS[self.cfg.activation](x)
@@ -46,8 +52,8 @@ class ResidualMLP(nn.Module):
             skip = x
             for _ in range(self.cfg.block_size):
                 x = self._hidden(x)
-            x = x + skip
-        return nn.Dense(self.out_dim, kernel_init=_INIT, dtype=jnp.float32)(x)
+            x = x + skip if self.cfg.residual else x
+        return nn.Dense(self.out_dim, kernel_init=self._init, dtype=jnp.float32)(x)
 
 
 class Critic(nn.Module):

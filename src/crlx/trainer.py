@@ -149,8 +149,7 @@ def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
     the checkpoint the continued run is bit-identical on CPU to an uninterrupted one; without it
     the buffer is refilled with random actions.
     """
-    cfg.validate()
-    agent = make_agent(cfg)
+    agent = make_agent(cfg)  # validates the config and builds the env once (crlx.preflight.prepare)
     seeds = Seeds(cfg)
     evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.num_seeds, agent.mesh)
     init_key, eval_key = seeds.keys()

@@ -21,7 +21,8 @@ class Batch(NamedTuple):
 
     state: jax.Array  # (B, state_dim)
     action: jax.Array  # (B, action_dim)
-    goal: jax.Array  # (B, goal_dim): achieved goal of a future state of the same episode
+    goal: jax.Array  # (B, goal_dim): achieved goal of a future state of the same episode (critic positives)
+    actor_goal: jax.Array  # (B, goal_dim): the actor loss's goal: `goal`, or a random one (buffer.random_goal_prob)
 
 
 @struct.dataclass

@@ -16,6 +16,7 @@ import crlx
 from crlx import parallel
 from crlx.agent import make_agent
 from crlx.config import BufferConfig, CheckpointConfig, ConfigError
+from crlx.preflight import prepare
 from tests.conftest import tiny_config
 from tests.test_seeds import assert_rows_close
 
@@ -121,8 +122,8 @@ def test_seeds_split_over_devices_match_one_device(tmp_path):
 def test_device_counts_are_checked_before_compiling(tmp_path):
     assert tiny_config(tmp_path, num_devices=0).devices == 4
     with pytest.raises(ConfigError, match=r"num_envs=6 is not a multiple of num_devices=4"):
-        tiny_config(tmp_path, num_devices=4, num_envs=6).validate()
+        prepare(tiny_config(tmp_path, num_devices=4, num_envs=6))
     with pytest.raises(ConfigError, match=r"num_seeds=2 is not a multiple of num_devices=4"):
-        tiny_config(tmp_path, num_devices=4, num_seeds=2).validate()
+        prepare(tiny_config(tmp_path, num_devices=4, num_seeds=2))
     with pytest.raises(ConfigError, match=r"num_devices=5 but 4 device"):
-        tiny_config(tmp_path, num_devices=5).validate()
+        prepare(tiny_config(tmp_path, num_devices=5))
