@@ -1,6 +1,6 @@
 """crlx: contrastive goal-conditioned RL in JAX, with the whole training step fused and jitted.
 
-Public API: Config, train, make_env, make_policy, ENERGIES, LOSSES, ENVS,
+Public API: Config, train, train_sequence, make_env, make_policy, ENERGIES, LOSSES, ENVS,
 register_energy, register_loss.
 """
 
@@ -12,18 +12,43 @@ import os
 if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false").strip()
 
+
+def _import_mjx_warp_quietly() -> None:
+    """MuJoCo's optional Warp backend prints "Failed to import warp ..." on stdout when it is absent
+    (crlx does not use it); import it once with those two lines dropped, anything else passed on."""
+    import contextlib
+    import io
+
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured):
+            import mujoco.mjx.warp  # noqa: F401
+    except ImportError:
+        pass
+    rest = [line for line in captured.getvalue().splitlines()
+            if not line.startswith(("Failed to import warp", "Failed to import mujoco_warp"))]
+    if rest:
+        print("\n".join(rest))
+
+
+_import_mjx_warp_quietly()
+
 from crlx.config import Config, ConfigError  # noqa: E402
 from crlx.contrastive import LOSSES, register_loss  # noqa: E402
 from crlx.energy import ENERGIES, register_energy  # noqa: E402
 from crlx.envs import ENVS, make_env  # noqa: E402
 from crlx.policy import make_policy  # noqa: E402
 from crlx.trainer import TrainResult, train  # noqa: E402
+from crlx.continual import ContinualConfig, ContinualResult, train_sequence  # noqa: E402
 
 __all__ = [
     "Config",
     "ConfigError",
     "train",
     "TrainResult",
+    "train_sequence",
+    "ContinualConfig",
+    "ContinualResult",
     "make_env",
     "make_policy",
     "ENERGIES",

@@ -9,8 +9,19 @@ State (39 values) and observation (42):
 
     s[0:18]    hand xyz, gripper opening in [0, 1], objects (pos, quat) padded to 14
     s[18:36]   the same 18 values one step earlier (equal at reset)
-    s[36:39]   achieved goal: the position the task's success criterion measures
+    s[36:39]   the position the task's success criterion measures (the object)
     obs        concat(s, goal); Meta-World's goal-observable observation is obs[MW_OBS_INDICES]
+               (in the default goal space)
+
+Goal spaces (`goal_space`):
+
+    object            achieved s[36:39]; commanded: Meta-World's goal (3)
+    object_and_hand   achieved [s[36:39], s[0:3] - s[36:39]] (object, hand minus object);
+                      commanded [goal, 0, 0, 0]: the object at the goal with the hand on it (6)
+
+Hindsight goals of `object_and_hand` differ even while the object rests (the hand moves), which
+gives the critic a signal before the first touch. Success and `dist` are Meta-World's in every
+goal space: the object's distance to the goal only.
 
 The arm's settled state before an episode is computed once, on the host, when the env is built,
 with CPU MuJoCo on Meta-World's unchanged scene (Meta-World simulates that settle at every reset).
@@ -60,8 +71,10 @@ class MetaWorldEnv(GoalEnv):
         backend: str = "mjx",
         max_contact_points: int = 16,
         solver_iterations: int = 10,
+        goal_space: str | None = None,
     ):
         label = env_name(task.name)
+        self.select_goal_space(goal_space)
         if backend != "mjx":
             raise ValueError(f"{label}: backend must be 'mjx' (Meta-World scenes use mocap and MJX contacts), got {backend!r}")
         threshold = task.success_threshold if success_threshold is None else success_threshold
@@ -89,6 +102,15 @@ class MetaWorldEnv(GoalEnv):
     @property
     def action_size(self) -> int:
         return 4
+
+    def goal_spaces(self) -> dict:
+        """object: s[36:39] (3); object_and_hand: [s[36:39], s[0:3] - s[36:39]] (6)."""
+        obj = lambda s: s[..., 36:39]  # noqa: E731
+        return {"object": obj, "object_and_hand": lambda s: jnp.concatenate([obj(s), s[..., 0:3] - obj(s)], axis=-1)}
+
+    def command(self, goal: jax.Array) -> jax.Array:
+        """The commanded goal of the selected space from Meta-World's (3,) goal: goal or [goal, 0, 0, 0]."""
+        return jnp.concatenate([goal, jnp.zeros(3, goal.dtype)]) if self.goal_space == "object_and_hand" else goal
 
     def model_at(self, body_pos: jax.Array) -> mjx.Model:
         """The MJX model with this episode's body positions."""
@@ -122,7 +144,7 @@ class MetaWorldEnv(GoalEnv):
         data = mjx.kinematics(self.model, self.settled.replace(qpos=layout.qpos, qvel=layout.qvel))
         data = self.moved(data, layout.body_pos)
         frame = self.frame(data)
-        state = self.first_state(data, self.state_vec(frame, frame, data), self.task.goal(reset_vec, data))
+        state = self.first_state(data, self.state_vec(frame, frame, data), self.command(self.task.goal(reset_vec, data)))
         state.info["body_pos"] = layout.body_pos
         return state
 
@@ -179,10 +201,11 @@ class MetaWorldEnv(GoalEnv):
         return jnp.concatenate([frame, previous, self.task.achieved(data).astype(jnp.float32)])
 
     def goal_metrics(self, state_vec: jax.Array, goal: jax.Array) -> dict[str, jax.Array]:
-        """Meta-World's rule: success when ||achieved - goal|| over the task's axes <= threshold
-        and the task's other requirement holds (stick-pull: the stick in the handle)."""
+        """Meta-World's rule: success when ||s[36:39] - goal[:3]|| over the task's axes <= threshold
+        and the task's other requirement holds (stick-pull: the stick in the handle); the hand
+        offset of `object_and_hand` does not enter."""
         axes = jnp.asarray(self.task.success_axes)
-        dist = jnp.linalg.norm(jnp.take(self.achieved_goal(state_vec) - goal, axes, axis=-1), axis=-1)
+        dist = jnp.linalg.norm(jnp.take(state_vec[..., 36:39] - goal[..., :3], axes, axis=-1), axis=-1)
         success = (dist <= self.spec.success_threshold) & self.task.success_requirement(state_vec)
         return {"dist": dist, "success": success.astype(jnp.float32)}
 
