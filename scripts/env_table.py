@@ -19,10 +19,10 @@ from crlx.envs import ENVS, MW_ENVS, make_env, wrap_for_training
 
 GOALS = {
     "point_mass": "position xy",
-    "reacher": "fingertip xy",
-    "cheetah": "torso x (goals 1-5 m either way)",
+    "reacher": "fingertip xyz (disk, radius 0.2 m)",
+    "cheetah": "root x (5 m, fixed)",
     "ant": "torso xy (circle, radius 10 m)",
-    "ant_random_start": "torso xy (square, 5 m)",
+    "ant_random_start": "torso xy (circle, radius 10 m; start 10 m from the goal)",
     "ant_ball": "ball xy (3 m from the ball); or ball xy + torso xy",
     "ant_push": "torso xy past a block-plugged corridor",
     "ant_ball_maze": "ball xy in a goal cell (U maze)",
@@ -45,7 +45,7 @@ def goal_text(name: str) -> str:
     if name in MW_ENVS:
         return "the point Meta-World's success rule measures (docs/METAWORLD.md)"
     walker, layout = name.removesuffix("_maze").split("_", 1)  # e.g. "humanoid", "big"
-    return f"{'position' if walker == 'point' else 'torso'} xy in a goal cell ({layout} maze)"
+    return f"{'position' if walker in ('point', 'simple') else 'torso'} xy in a goal cell ({layout} maze)"
 
 
 def steps_per_second(name: str, num_envs: int, steps: int) -> tuple[float, float]:

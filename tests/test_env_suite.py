@@ -12,7 +12,7 @@ import pytest
 
 import crlx
 from crlx.envs import ENVS, LAYOUTS, make_env, wrap_for_eval
-from crlx.envs.ant import add_free_body
+from crlx.envs.ant_light import add_free_body
 from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.maze import Maze
 from crlx.envs.pusher import BLOCK, TIP

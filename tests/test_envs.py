@@ -21,6 +21,7 @@ import pytest
 from crlx.envs import ENVS, MW_ENVS, make_env, wrap_for_eval, wrap_for_training
 from crlx.envs.assets import asset_path
 from crlx.envs.base import GoalEnv
+from crlx.envs.grid_maze import GridMaze
 from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.pusher import BLOCK
 
@@ -113,7 +114,13 @@ def test_auto_reset_draws_fresh_goal(rollout: Rollout):
     end = states[EPISODE_LENGTH]
     assert (np.asarray(end.done) == 1).all(), f"{rollout.name}: episode did not end at step {EPISODE_LENGTH}"
     before, after = states[EPISODE_LENGTH - 1].info["goal"], end.info["goal"]
-    assert (np.abs(after - before).max(axis=-1) > 0).all(), f"{rollout.name}: goal unchanged after auto-reset"
+    changed = np.abs(after - before).max(axis=-1) > 0
+    if rollout.name == "cheetah":  # JaxGCRL's cheetah commands the same goal x every episode
+        assert not changed.any()
+    elif isinstance(getattr(rollout.env, "maze", None), GridMaze):  # a few goal cells: a draw may repeat
+        assert changed.any(), f"{rollout.name}: goal unchanged after auto-reset"
+    else:
+        assert changed.all(), f"{rollout.name}: goal unchanged after auto-reset"
     np.testing.assert_array_equal(end.obs[:, rollout.env.state_dim :], after)
     # within an episode the goal stays put
     for t in range(1, EPISODE_LENGTH):
@@ -123,9 +130,10 @@ def test_auto_reset_draws_fresh_goal(rollout: Rollout):
 def test_goal_distribution(rollout: Rollout):
     """Env-specific ranges: reacher goals in the reachable annulus, ant goals on the circle."""
     env = rollout.env
-    radius = np.concatenate([np.linalg.norm(state.info["goal"], axis=-1) for state in rollout.states])
-    if rollout.name == "reacher":
-        assert (radius >= env.goal_min_radius - 1e-6).all() and (radius <= env.goal_max_radius + 1e-6).all()
+    radius = np.concatenate([np.linalg.norm(state.info["goal"][..., :2], axis=-1) for state in rollout.states])
+    if rollout.name == "reacher":  # xy within goal_radius of the base, z the arm's plane
+        assert (radius <= env.goal_radius + 1e-6).all()
+        np.testing.assert_allclose(np.concatenate([s.info["goal"][:, 2] for s in rollout.states]), 0.01, atol=1e-6)
     elif rollout.name == "ant":
         np.testing.assert_allclose(radius, env.goal_distance, rtol=1e-5)
     elif rollout.name == "ant_ball":  # goal_distance from the ball's start, ball_distance from the torso
@@ -133,8 +141,8 @@ def test_goal_distribution(rollout: Rollout):
         ball = first.obs[:, list(env.goal_indices)]
         np.testing.assert_allclose(np.linalg.norm(first.info["goal"] - ball, axis=-1), env.goal_distance, rtol=1e-3)
         np.testing.assert_allclose(np.linalg.norm(ball - first.obs[:, :2], axis=-1), env.ball_distance, atol=0.15)
-    elif rollout.name == "cheetah":
-        assert ((np.abs(radius) >= env.goal_min - 1e-6) & (np.abs(radius) <= env.goal_max + 1e-6)).all()
+    elif rollout.name == "cheetah":  # JaxGCRL's fixed goal x
+        np.testing.assert_allclose(radius, env.goal_x)
     elif rollout.name == "humanoid":  # xy goal_min..goal_max from the start, z the standing height
         first = rollout.states[0]
         reach = np.linalg.norm(first.info["goal"][:, :2] - first.obs[:, :2], axis=-1)
@@ -185,8 +193,8 @@ def test_unknown_backend_raises(name: str):
     [
         ("reacher", "success_threshold", 0.0),
         ("reacher", "episode_length", 0),
-        ("reacher", "goal_max_radius", 0.5),
-        ("reacher", "goal_min_radius", -0.1),
+        ("reacher", "goal_radius", 0.5),
+        ("reacher", "goal_radius", -0.1),
         ("ant", "goal_distance", -1.0),
         ("ant", "success_threshold", 0.0),
         ("ant", "healthy_z_range", (1.0, 0.2)),

@@ -10,16 +10,20 @@ import difflib
 import inspect
 from typing import Callable
 
-from crlx.envs.ant import Ant, AntBall, AntPush, AntRandomStart
+from crlx.envs.ant import Ant, AntRandomStart
+from crlx.envs.ant_light import AntBall, AntPush
 from crlx.envs.arm import ARM_TASKS
 from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
 from crlx.envs.cheetah import Cheetah
 from crlx.envs.humanoid import Humanoid
-from crlx.envs.maze import LAYOUTS, AntBallMaze, AntMaze, HumanoidMaze, PointMaze
+from crlx.envs.ant_maze import AntMaze
+from crlx.envs.grid_maze import GRID_LAYOUTS
+from crlx.envs.maze import LAYOUTS, AntBallMaze, HumanoidMaze, PointMaze
 from crlx.envs.metaworld import MW_ENVS, SEQUENCES, MetaWorldNotInstalled, metaworld_available
 from crlx.envs.point_mass import PointMass
 from crlx.envs.pusher import PusherEasy, PusherHard, PusherReacher
 from crlx.envs.reacher import Reacher
+from crlx.envs.simple_maze import SimpleMaze
 
 
 def with_layout(cls: type, layout: str) -> Callable[..., GoalEnv]:
@@ -46,7 +50,8 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     "ant_ball": AntBall,
     "ant_push": AntPush,
     **{f"point_{layout}_maze": with_layout(PointMaze, layout) for layout in LAYOUTS},
-    **{f"ant_{layout}_maze": with_layout(AntMaze, layout) for layout in LAYOUTS},
+    **{f"simple_{layout}_maze": with_layout(SimpleMaze, layout) for layout in GRID_LAYOUTS},
+    **{f"ant_{layout}_maze": with_layout(AntMaze, layout) for layout in GRID_LAYOUTS},
     "ant_ball_maze": AntBallMaze,
     "humanoid": Humanoid,
     **{f"humanoid_{layout}_maze": with_layout(HumanoidMaze, layout) for layout in LAYOUTS},

@@ -1,54 +1,53 @@
-"""Planar cheetah (MJCF scene `cheetah.xml`): run the torso to a goal x position.
+"""JaxGCRL's cheetah (jaxgcrl 0.2.8 jaxgcrl/envs/half_cheetah.py) on brax's scene `half_cheetah.xml`.
 
-state (state_dim 18) = qpos (9: torso x, torso z offset, torso pitch, 6 leg joint angles)
-                       ++ qvel (9)
-goal_indices = (0,): the torso x; goal_dim 1
-action = 6 joint torque commands in [-1, 1] (back and front thigh, shin, foot)
-goal = s * U(goal_min, goal_max), s = +-1 with equal odds (default 1..5 m either way, so the
-       farthest goals sit at the JaxGCRL target of 5 m)
-start: qpos ~ U(-0.1, 0.1), qvel ~ 0.1 * N(0, 1); no termination (episodes end by time)
-reward = -|x - g|; dt = 0.05 s (timestep 0.01, n_frames 5); backends "mjx" (default), "generalized"
+scene: brax's half_cheetah.xml + JaxGCRL's changes made at load time: a target body on one slide
+       joint x (range +-20 m, no collisions) and a 150 m floor (brax: 40 m)
+state (state_dim 18) = qpos (9: root x, root z, root pitch, 6 leg joint angles) ++ qvel (9)
+goal_indices = (0,): the root x; obs = 19 values (state ++ target x)
+action = 6 joint torques in [-1, 1] (back / front thigh, shin, foot)
+goal: x = goal_x = 5 m, the same every episode (as JaxGCRL)
+start: init_qpos + U(-0.1, 0.1) on every qpos, qvel ~ 0.1 * N(0, 1)
+success: |x - goal| < 0.5; no termination; episodes of 1001 steps
+dt = 0.05 s: timestep 0.01 x 5 frames on 'mjx' (JaxGCRL's default) and 'generalized',
+     0.003125 x 16 on 'spring' / 'positional' (with brax's spring gears)
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from brax.envs.base import State
+import mujoco
 
-from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
+from crlx.envs.brax_scene import CHEETAH_SETTINGS, JAXGCRL_EPISODE_LENGTH, add_target, brax_scene_spec, set_floor_size
+from crlx.envs.target_env import TargetGoalEnv
 
 
-class Cheetah(PhysicsGoalEnv):
-    """Planar runner; success when the torso x is within `success_threshold` (m) of the goal."""
+def cheetah_scene() -> mujoco.MjSpec:
+    spec = brax_scene_spec("half_cheetah.xml")
+    set_floor_size(spec, 150.0)
+    add_target(spec, "x", z=0.01, radius=0.9, joint_range=20.0)
+    return spec
 
-    state_dim = 18
+
+class Cheetah(TargetGoalEnv):
+    """Planar runner; success when the root x is within `success_threshold` (m) of the goal."""
+
     goal_indices = (0,)
-    backends = ("mjx", "generalized")
+    target_axes = "x"
 
     def __init__(
         self,
-        episode_length: int = 1000,
+        episode_length: int = JAXGCRL_EPISODE_LENGTH,
         success_threshold: float = 0.5,
         backend: str = "mjx",
-        goal_min: float = 1.0,
-        goal_max: float = 5.0,
+        goal_x: float = 5.0,
         goal_space: str | None = None,
     ):
-        check_positive("cheetah", episode_length=episode_length, success_threshold=success_threshold,
-                       goal_max=goal_max)
-        check_min_max("cheetah", "goal_min", goal_min, "goal_max", goal_max)
-        self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
-        self.goal_min, self.goal_max = float(goal_min), float(goal_max)
-        super().__init__("cheetah.xml", backend=backend, n_frames=5)
-        self.select_goal_space(goal_space)
+        if not -20.0 <= goal_x <= 20.0:
+            raise ValueError(f"cheetah: goal_x must be in [-20, 20] (the target joint's range), got {goal_x}")
+        self.goal_x = float(goal_x)
+        super().__init__("cheetah", cheetah_scene(), CHEETAH_SETTINGS, episode_length, success_threshold, backend,
+                         False, (-jnp.inf, jnp.inf), goal_space)
 
-    def reset(self, rng: jax.Array) -> State:
-        q_rng, qd_rng, side_rng, goal_rng = jax.random.split(rng, 4)
-        q = jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-0.1, maxval=0.1)
-        qd = 0.1 * jax.random.normal(qd_rng, (self.sys.qd_size(),))
-        pipeline_state = self.pipeline_init(q, qd)
-        side = jnp.where(jax.random.bernoulli(side_rng), 1.0, -1.0)
-        goal = side * jax.random.uniform(goal_rng, (1,), minval=self.goal_min, maxval=self.goal_max)
-        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
+    def sample_goal(self, rng: jax.Array) -> jax.Array:
+        return jnp.full((1,), self.goal_x)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from crlx.envs.ant import random_direction
+from crlx.envs.ant_light import random_direction
 from crlx.envs.physics import check_min_max, check_positive
 from crlx.envs.walker import Walker
 

@@ -1,4 +1,6 @@
-"""Mazes from layout strings, for a point mass (pure JAX), the ant, the humanoid, and the ant with a ball.
+"""crlx's mazes from layout strings, for a point mass (pure JAX), the humanoid, and the light ant with a ball.
+
+(JaxGCRL's ant and simple mazes, on its own layouts, are crlx.envs.ant_maze and crlx.envs.simple_maze.)
 
 A layout is rows of characters: '#' wall, '.' free, 'S' start cell, 'G' goal cell (both free).
 Cell (row r, column c) has its center at
@@ -10,8 +12,9 @@ point_<layout>_maze: state = position (x, y); action a in [-1, 1]^2 moves by max
     axis at a time, and a move whose square footprint (half-size `radius`) would enter a wall
     cell is dropped on that axis (walls are >= 1 cell thick and max_step < cell_size, so nothing
     tunnels). Cell size 1, threshold 0.25, 100 steps.
-ant_<layout>_maze: the ant (see crlx.envs.ant) among box walls 1 m high; cell size 4 m,
-    threshold 0.5 m, 1000 steps; walls of a row are merged into one box per run of '#'.
+AntMaze: crlx's light ant (see crlx.envs.ant_light) among box walls 1 m high; cell size 4 m,
+    threshold 0.5 m, 1000 steps; walls of a row are merged into one box per run of '#'. It is the
+    base of ant_ball_maze and not registered itself.
 humanoid_<layout>_maze: the humanoid (see crlx.envs.humanoid) among the same walls; cell size
     2 m, threshold 0.5 m on the torso xy, 1000 steps.
 ant_ball_maze: the U maze with a ball that starts 1 m ahead of the ant; the goal is the ball's xy.
@@ -25,7 +28,7 @@ import mujoco
 import numpy as np
 from brax.envs.base import State
 
-from crlx.envs.ant import BALL_RADIUS, AntBase, add_ball, add_wall
+from crlx.envs.ant_light import BALL_RADIUS, AntBase, add_ball, add_wall
 from crlx.envs.base import EnvSpec, GoalEnv
 from crlx.envs.humanoid import HumanoidBase
 from crlx.envs.physics import check_positive
@@ -235,7 +238,7 @@ class InMaze:
 
 
 class AntMaze(InMaze, AntBase):
-    """The ant in a maze: torso xy to a goal cell."""
+    """crlx's light ant in a maze: torso xy to a goal cell (the base of AntBallMaze)."""
 
     def __init__(
         self,

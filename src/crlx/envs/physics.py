@@ -20,6 +20,7 @@ from brax.io import mjcf
 
 from crlx.envs.assets import asset_path
 from crlx.envs.base import GoalEnv
+from crlx.envs.brax_scene import BackendSettings
 
 BACKENDS = ("mjx", "generalized", "positional", "spring")
 """brax physics pipelines a `PhysicsGoalEnv` can run on (default 'mjx')."""
@@ -36,19 +37,30 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
     backends: tuple[str, ...] = BACKENDS
     """the backends this env accepts (a subset of BACKENDS)"""
 
-    def __init__(self, asset: str, backend: str, n_frames: int, edit: Callable[[mujoco.MjSpec], None] | None = None):
-        """`edit`, when given, changes the parsed scene (e.g. adds maze walls or a ball) before compiling."""
+    def __init__(self, asset: str | mujoco.MjSpec, backend: str, n_frames: int | None = None,
+                 edit: Callable[[mujoco.MjSpec], None] | None = None, settings: BackendSettings | None = None):
+        """`asset`: a crlx scene file name (under envs/) or a parsed MjSpec (e.g. `brax_scene_spec("ant.xml")`).
+
+        `edit`, when given, changes the parsed scene (e.g. adds maze walls or a ball) before compiling.
+        `settings`, when given, sets the per-backend timestep, gear and n_frames (then n_frames is None).
+        """
         if backend not in self.backends:
             raise ValueError(f"{type(self).__name__}: backend must be one of {list(self.backends)}, got {backend!r}")
-        if n_frames < 1:
+        if (n_frames is None) == (settings is None):
+            raise ValueError(f"{type(self).__name__}: give exactly one of n_frames and settings")
+        if n_frames is not None and n_frames < 1:
             raise ValueError(f"{type(self).__name__}: n_frames must be >= 1, got {n_frames}")
-        spec = mujoco.MjSpec.from_file(str(asset_path(asset)))
+        spec = asset if isinstance(asset, mujoco.MjSpec) else mujoco.MjSpec.from_file(str(asset_path(asset)))
         if edit is not None:
             edit(spec)
-        self.mj_model = spec.compile()
+        with warnings.catch_warnings():  # 'settotalmass' in brax's humanoid.xml is deprecated in MuJoCo 3.3+
+            warnings.filterwarnings("ignore", message=".*settotalmass")
+            self.mj_model = spec.compile()
         with warnings.catch_warnings():  # brax's "pipelines are not actively maintained" notice
             warnings.filterwarnings("ignore", message="Brax System", category=UserWarning)
             sys = mjcf.load_model(self.mj_model)  # note: writes +-inf into mj_model's unlimited ranges
+        if settings is not None:
+            sys, n_frames = settings.apply(sys, backend)
         PipelineEnv.__init__(self, sys, backend=backend, n_frames=n_frames)
 
     def scene_fields(self, state: State) -> dict[str, jax.Array]:

@@ -1,81 +1,73 @@
-"""Planar two-link reacher (MJCF scene `reacher.xml`): bring the fingertip to a goal point.
+"""JaxGCRL's reacher (jaxgcrl 0.2.8 jaxgcrl/envs/reacher.py) on brax's scene `brax/envs/assets/reacher.xml`.
 
-state (state_dim 8) = [cos q0, cos q1, sin q0, sin q1, qd0, qd1, tip_x, tip_y]
-    q0 shoulder angle, q1 elbow angle (limited to +-3 rad), tip = fingertip xy in the world
-    frame (m); the arm moves in the plane z = 0.01, so z carries no information and is left out
-goal_indices = (6, 7): the fingertip xy; goal_dim 2
-action = shoulder and elbow torque commands in [-1, 1]^2 (motor gear 10)
-goal ~ uniform over the annulus goal_min_radius <= |g| <= goal_max_radius around the base
-    (link lengths 0.10 + 0.11 m: the tip reaches radii ~[0.02, 0.21])
-start: q0 ~ U(-pi, pi), q1 ~ U(-0.1, 0.1), joint velocities ~ U(-0.005, 0.005)
-reward = -||tip - g||;  no termination (episodes end by time)
-dt = 0.02 s (timestep 0.01, n_frames 2); backends "mjx" (default) and "generalized"
+scene: brax's reacher.xml unchanged (it already has the target body on slide joints x, y)
+state (state_dim 10) = [cos q0, cos q1, sin q0, sin q1, tip xyz (3), tip velocity (3)]
+    q0 shoulder, q1 elbow; tip = the point 0.11 m along the forearm (the fingertip), world frame
+goal_indices = (4, 5, 6): the tip xyz; goal = the target's xyz (z = 0.01, the arm's plane);
+    obs = 13 values, JaxGCRL's layout (state ++ target position)
+action = shoulder and elbow torques in [-1, 1] (gear 200; 25 on 'spring' / 'positional')
+goal: radius 0.2 * U(0, 1), angle U(0, 2 pi) around the base (as JaxGCRL; denser near the base)
+start: init_qpos + U(-0.1, 0.1) on both joints, joint velocities U(-0.005, 0.005)
+success: ||tip - goal|| < 0.05; no termination; episodes of 1001 steps
+dt = 0.02 s: timestep 0.01 x 2 frames ('generalized', JaxGCRL's default, and 'mjx'),
+    0.005 x 4 on 'spring' / 'positional'
+A fresh goal every episode, also after auto-reset (JaxGCRL issue #53: crlx's deliberate difference).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from brax import base
 from brax.envs.base import State
 
 from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
+from crlx.envs.brax_scene import JAXGCRL_EPISODE_LENGTH, REACHER_SETTINGS, brax_scene_spec
+from crlx.envs.physics import BACKENDS, PhysicsGoalEnv, check_positive
 
-MAX_REACH = 0.21
-"""upper arm 0.10 m + forearm 0.11 m"""
+TIP = base.Transform.create(pos=jnp.array([0.11, 0.0, 0.0]))
+"""the fingertip in the forearm's frame"""
+ARM, TARGET = 1, 2
+"""brax link indices of the forearm and of the target"""
 
 
 class Reacher(PhysicsGoalEnv):
     """Two-link arm; success when the fingertip is within `success_threshold` (m) of the goal."""
 
-    state_dim = 8
-    goal_indices = (6, 7)
-    backends = ("mjx", "generalized")
-    """brax's 'positional' and 'spring' pipelines blow up or ignore damping on this scene at dt 0.01"""
+    state_dim = 10
+    goal_indices = (4, 5, 6)
+    backends = BACKENDS
 
     def __init__(
         self,
-        episode_length: int = 50,
+        episode_length: int = JAXGCRL_EPISODE_LENGTH,
         success_threshold: float = 0.05,
-        backend: str = "mjx",
-        goal_min_radius: float = 0.05,
-        goal_max_radius: float = 0.2,
+        backend: str = "generalized",
+        goal_radius: float = 0.2,
         goal_space: str | None = None,
     ):
-        check_positive("reacher", episode_length=episode_length, success_threshold=success_threshold)
-        check_min_max("reacher", "goal_min_radius", goal_min_radius, "goal_max_radius", goal_max_radius)
-        if not 0.0 < goal_max_radius <= MAX_REACH:
-            raise ValueError(
-                f"reacher: goal_max_radius must be in (0, {MAX_REACH}] (the arm's reach), got {goal_max_radius}"
-            )
+        check_positive("reacher", episode_length=episode_length, success_threshold=success_threshold,
+                       goal_radius=goal_radius)
+        if goal_radius > 0.21:
+            raise ValueError(f"reacher: goal_radius must be <= 0.21 (the arm's reach), got {goal_radius}")
         self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
-        self.goal_min_radius = goal_min_radius
-        self.goal_max_radius = goal_max_radius
-        super().__init__("reacher.xml", backend=backend, n_frames=2)
-        self._tip = self.geom_anchor("fingertip")  # a geom of the forearm
+        self.goal_radius = float(goal_radius)
+        super().__init__(brax_scene_spec("reacher.xml"), backend=backend, settings=REACHER_SETTINGS)
         self.select_goal_space(goal_space)
 
     def _state_vec(self, pipeline_state) -> jax.Array:
-        q, qd = pipeline_state.q, pipeline_state.qd
-        tip = self.world_position(pipeline_state, self._tip)[:2]
-        return jnp.concatenate([jnp.cos(q), jnp.sin(q), qd, tip])
-
-    def _sample_goal(self, rng: jax.Array) -> jax.Array:
-        r_rng, a_rng = jax.random.split(rng)
-        # uniform over the annulus: radius^2 is uniform
-        r2 = jax.random.uniform(r_rng, (), minval=self.goal_min_radius**2, maxval=self.goal_max_radius**2)
-        angle = jax.random.uniform(a_rng, (), minval=-jnp.pi, maxval=jnp.pi)
-        return jnp.sqrt(r2) * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+        theta = pipeline_state.q[:2]
+        tip = pipeline_state.x.take(ARM).do(TIP).pos
+        tip_vel = TIP.do(pipeline_state.xd.take(ARM)).vel
+        return jnp.concatenate([jnp.cos(theta), jnp.sin(theta), tip, tip_vel])
 
     def reset(self, rng: jax.Array) -> State:
-        q0_rng, q1_rng, qd_rng, goal_rng = jax.random.split(rng, 4)
-        q = jnp.stack(
-            [
-                jax.random.uniform(q0_rng, (), minval=-jnp.pi, maxval=jnp.pi),
-                jax.random.uniform(q1_rng, (), minval=-0.1, maxval=0.1),
-            ]
-        )
-        qd = jax.random.uniform(qd_rng, (2,), minval=-0.005, maxval=0.005)
-        pipeline_state = self.pipeline_init(q, qd)
-        goal = self._sample_goal(goal_rng)
+        q_rng, qd_rng, r_rng, a_rng = jax.random.split(rng, 4)
+        q = self.sys.init_q + jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-0.1, maxval=0.1)
+        qd = jax.random.uniform(qd_rng, (self.sys.qd_size(),), minval=-0.005, maxval=0.005)
+        radius = self.goal_radius * jax.random.uniform(r_rng)
+        angle = 2.0 * jnp.pi * jax.random.uniform(a_rng)
+        q = q.at[2:].set(radius * jnp.stack([jnp.cos(angle), jnp.sin(angle)]))
+        pipeline_state = self.pipeline_init(q, qd.at[2:].set(0.0))
+        goal = pipeline_state.x.pos[TARGET]
         return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)

@@ -1,0 +1,76 @@
+"""JaxGCRL's task pattern on a brax scene: the goal is a collision-free "target" body on slide joints.
+
+The scene carries the target's joints last (see crlx.envs.brax_scene.add_target), k = len(axes):
+state = qpos[:-k] ++ qvel[:-k] (everything but the target), state_dim = nq + nv - 2k
+goal  = the target's position on its axes = qpos[-k:]; the target sits at the goal all episode
+        (it has no actuator, no damping and starts at rest), so renders show the goal
+start (jaxgcrl/envs/ant.py reset): qpos = init_qpos + U(-reset_noise, reset_noise) on every entry,
+      qvel = reset_noise * N(0, 1), target qpos = goal and qvel = 0; then `place` may move the body
+done: with terminate_when_unhealthy, the first body's z (the torso) outside healthy_z_range
+A fresh goal every episode, also after auto-reset (JaxGCRL keeps the first goal after its
+auto-reset, JaxGCRL issue #53); that is crlx's deliberate difference.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import mujoco
+from brax.envs.base import State
+
+from crlx.envs.base import EnvSpec
+from crlx.envs.brax_scene import BackendSettings
+from crlx.envs.physics import BACKENDS, PhysicsGoalEnv, check_positive
+
+
+class TargetGoalEnv(PhysicsGoalEnv):
+    """Shared reset / state / termination; tasks set the class constants and override `sample_goal`
+    (and `place` for their start)."""
+
+    target_axes: str = "xy"
+    reset_noise: float = 0.1
+    """U(-reset_noise, reset_noise) on qpos, reset_noise * N(0, 1) on qvel"""
+    backends = BACKENDS
+
+    def __init__(self, name: str, scene: mujoco.MjSpec, settings: BackendSettings, episode_length: int,
+                 success_threshold: float, backend: str, terminate_when_unhealthy: bool,
+                 healthy_z_range: tuple[float, float], goal_space: str | None):
+        check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
+        if len(healthy_z_range) != 2 or not healthy_z_range[0] < healthy_z_range[1]:
+            raise ValueError(f"{name}: healthy_z_range must be (low, high) with low < high, got {healthy_z_range!r}")
+        self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
+        self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
+        self.healthy_z_range = (float(healthy_z_range[0]), float(healthy_z_range[1]))
+        super().__init__(scene, backend=backend, settings=settings)
+        k = len(self.target_axes)
+        self.state_dim = self.mj_model.nq + self.mj_model.nv - 2 * k
+        self.select_goal_space(goal_space)
+
+    def sample_goal(self, rng: jax.Array) -> jax.Array:
+        """(k,) the episode's target position."""
+        raise NotImplementedError
+
+    def place(self, rng: jax.Array, q: jax.Array, goal: jax.Array) -> jax.Array:
+        """The start qpos given the noisy init qpos and the goal; default: as drawn."""
+        return q
+
+    def _state_vec(self, pipeline_state) -> jax.Array:
+        k = len(self.target_axes)
+        return jnp.concatenate([pipeline_state.q[:-k], pipeline_state.qd[:-k]])
+
+    def _done(self, pipeline_state) -> jax.Array:
+        if not self.terminate_when_unhealthy:
+            return jnp.zeros(())
+        z = pipeline_state.x.pos[0, 2]
+        low, high = self.healthy_z_range
+        return jnp.where((z < low) | (z > high), 1.0, 0.0)
+
+    def reset(self, rng: jax.Array) -> State:
+        q_rng, qd_rng, goal_rng, place_rng = jax.random.split(rng, 4)
+        k, noise = len(self.target_axes), self.reset_noise
+        q = self.sys.init_q + jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-noise, maxval=noise)
+        qd = noise * jax.random.normal(qd_rng, (self.sys.qd_size(),))
+        goal = self.sample_goal(goal_rng)
+        q = self.place(place_rng, q.at[-k:].set(goal), goal)
+        pipeline_state = self.pipeline_init(q, qd.at[-k:].set(0.0))
+        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
