@@ -216,7 +216,7 @@ def test_assets_resolve_from_any_working_directory(tmp_path: pathlib.Path):
         "import crlx.envs\n"
         "envs = [crlx.envs.make_env(name) for name in crlx.envs.ENVS if name not in crlx.envs.MW_ENVS]\n"
         "from crlx.envs.assets import asset_path\n"
-        "print(asset_path('ant.xml'), asset_path('reacher.xml'))\n"
+        "print(asset_path('ant.xml'), asset_path('arm.xml'))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(SRC_DIR), JAX_PLATFORMS="cpu")
     result = subprocess.run(
