@@ -1,0 +1,155 @@
+"""Train a named list of envs over seeds and write docs/LEARNING.md and docs/learning/*.png.
+
+    python scripts/learning_suite.py --tier cpu [--cpu 0,1] [--seeds 3] [--only ant reacher]
+    python scripts/learning_suite.py --tier gpu --seeds 3
+    python scripts/learning_suite.py --tier cpu --only mw_reach mw_push --python .venv-metaworld/bin/python
+
+Each entry (env, config file or None, env-step budget) runs as one subprocess
+`python -m crlx.train --env ENV [--config FILE] --total_env_steps N --num_seeds S --log.run_dir DIR`
+(pinned with `taskset -c CPUS` when --cpu is given). Afterwards, per entry: eval/success at fixed
+fractions of the budget (mean and min-max over seeds), wall time, critic/accuracy and
+critic/erank_phi / critic/erank_psi at the end, and a random-policy baseline measured the same
+way as eval/success (uniform actions on the eval wrapper, any step within the threshold).
+Figures: eval/success against env steps and against wall seconds, mean and min-max band over seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TIERS = {
+    "cpu": [
+        ("simple_u_maze", None, 1_000_000), ("simple_big_maze", None, 1_000_000),
+        ("simple_hardest_maze", None, 1_000_000), ("reacher", None, 1_000_000), ("pusher_easy", None, 1_000_000),
+        ("arm_reach", None, 1_000_000), ("arm_push_easy", None, 2_000_000), ("ant", None, 3_000_000),
+        ("ant_u_maze", None, 3_000_000), ("humanoid", None, 3_000_000), ("mw_reach", None, 1_000_000),
+        ("mw_push", None, 2_000_000),
+    ],
+    "gpu": [
+        (env, config, 10_000_000)
+        for env in ("ant", "ant_u_maze", "ant_big_maze", "humanoid", "mw_push_back")
+        for config in (None, "configs/jaxgcrl.yaml")
+    ],
+}
+"""(env, --config file or None for crlx's defaults, total env steps)"""
+MARKS = (0.25, 0.5, 0.75, 1.0)
+"""eval/success is reported at these fractions of the budget"""
+RANDOM_BASELINE = """
+import json, sys, jax, jax.numpy as jnp
+from crlx.envs import make_env, wrap_for_eval
+env = make_env(sys.argv[1]); n = 128; wrapped = wrap_for_eval(env)
+def run(key):
+    reset_key, act_key = jax.random.split(key)
+    def step(state, k):
+        a = jax.random.uniform(k, (n, env.action_size), minval=-1.0, maxval=1.0)
+        state = wrapped.step(state, a)
+        return state, state.metrics["success"]
+    _, success = jax.lax.scan(step, wrapped.reset(jax.random.split(reset_key, n)),
+                              jax.random.split(act_key, env.spec.episode_length))
+    return jnp.mean(jnp.max(success, axis=0))
+print(json.dumps(float(jax.jit(run)(jax.random.PRNGKey(0)))))
+"""
+
+
+def command(args, env: str, config: str | None, steps: int, run_dir: Path) -> list[str]:
+    cmd = [args.python, "-m", "crlx.train", "--env", env, "--total_env_steps", str(steps),
+           "--num_seeds", str(args.seeds), "--log.run_dir", str(run_dir.parent), "--log.run_name", run_dir.name]
+    if config:
+        cmd += ["--config", str(ROOT / config)]
+    return (["taskset", "-c", args.cpu] if args.cpu else []) + cmd
+
+
+def seed_rows(run_dir: Path) -> list[list[dict]]:
+    dirs = sorted(run_dir.glob("seed_*")) or [run_dir]
+    return [[json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines() if line.strip()]
+            for d in dirs if (d / "metrics.jsonl").is_file()]
+
+
+def at(rows: list[dict], key: str, step: float) -> float:
+    """`key` in the last row with env_steps <= step (nan if none)."""
+    values = [r[key] for r in rows if key in r and r["env_steps"] <= step]
+    return float(values[-1]) if values else float("nan")
+
+
+def band(values: list[float]) -> str:
+    v = np.array(values, float)
+    if not np.isfinite(v).any():
+        return "-"
+    return f"{np.nanmean(v):.2f} [{np.nanmin(v):.2f}, {np.nanmax(v):.2f}]"
+
+
+def plot(name: str, runs: list[list[dict]], out: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.2))
+    FigureCanvasAgg(fig)
+    for ax, xkey in zip(fig.subplots(1, 2), ("env_steps", "perf/wall_s")):
+        curves = [(np.array([r.get(xkey, np.nan) for r in rows if "eval/success" in r], float),
+                   np.array([r["eval/success"] for r in rows if "eval/success" in r], float)) for rows in runs]
+        length = min(len(y) for _, y in curves)
+        x = np.nanmean([c[0][:length] for c in curves], axis=0)
+        ys = np.array([c[1][:length] for c in curves])
+        ax.plot(x, ys.mean(0))
+        ax.fill_between(x, ys.min(0), ys.max(0), alpha=0.25)
+        ax.set_xlabel("env steps" if xkey == "env_steps" else "wall time (s)")
+        ax.set_ylabel("eval/success")
+        ax.set_ylim(-0.02, 1.02)
+    fig.suptitle(f"{name} ({len(runs)} seeds)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tier", choices=sorted(TIERS), required=True)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--cpu", default=None, help="CPU list for taskset, e.g. 0,1 (default: not pinned)")
+    parser.add_argument("--python", default=sys.executable, help="interpreter for the runs (e.g. a Meta-World venv)")
+    parser.add_argument("--only", nargs="*", default=None, help="run only these envs of the tier")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "learning_suite")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "LEARNING.md")
+    args = parser.parse_args()
+    if args.seeds < 1:
+        raise SystemExit(f"--seeds must be >= 1, got {args.seeds}")
+    entries = [e for e in TIERS[args.tier] if args.only is None or e[0] in args.only]
+    if not entries:
+        raise SystemExit(f"--only {args.only}: none of them is in the {args.tier} tier {[e[0] for e in TIERS[args.tier]]}")
+    figures = args.out.parent / "learning"
+    figures.mkdir(parents=True, exist_ok=True)
+    lines = [f"| env | config | budget | wall s | random | " + " | ".join(f"success @{m:.0%}" for m in MARKS)
+             + " | critic/accuracy | erank phi / psi |", "|---" * (7 + len(MARKS)) + "|"]
+    for env, config, steps in entries:
+        tag = f"{env}-{Path(config).stem if config else 'crlx'}"
+        run_dir = args.runs / args.tier / tag
+        subprocess.run(command(args, env, config, steps, run_dir), cwd=ROOT, check=True)
+        runs = seed_rows(run_dir)
+        baseline = subprocess.run((["taskset", "-c", args.cpu] if args.cpu else []) + [args.python, "-c", RANDOM_BASELINE, env],
+                                  cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        marks = [band([at(rows, "eval/success", m * steps) for rows in runs]) for m in MARKS]
+        wall = band([at(rows, "perf/wall_s", steps) for rows in runs])
+        accuracy = band([at(rows, "critic/accuracy", steps) for rows in runs])
+        erank = f"{band([at(r, 'critic/erank_phi', steps) for r in runs])} / {band([at(r, 'critic/erank_psi', steps) for r in runs])}"
+        lines.append(f"| `{env}` | {config or 'crlx defaults'} | {steps:,} | {wall} | {float(baseline):.2f} | "
+                     + " | ".join(marks) + f" | {accuracy} | {erank} |")
+        plot(tag, runs, figures / f"{args.tier}-{tag}.png")
+    header = (f"# Learning suite ({args.tier} tier)\n\nMeasured {datetime.date.today()} on {platform.node()} "
+              f"({platform.processor() or platform.machine()}), {args.seeds} seeds, with\n"
+              f"`python scripts/learning_suite.py {' '.join(sys.argv[1:])}`. Values: mean [min, max] over seeds; "
+              "success @x is eval/success at x of the budget; random is uniform random actions measured the same way. "
+              "Figures: docs/learning/.\n\n")
+    args.out.write_text(header + "\n".join(lines) + "\n")
+    print(f"wrote {args.out} and {len(entries)} figure(s) under {figures}")
+
+
+if __name__ == "__main__":
+    main()
