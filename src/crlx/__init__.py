@@ -39,7 +39,6 @@ from crlx.energy import ENERGIES, register_energy  # noqa: E402
 from crlx.envs import ENVS, make_env  # noqa: E402
 from crlx.policy import make_policy  # noqa: E402
 from crlx.trainer import TrainResult, train  # noqa: E402
-from crlx.continual import ContinualConfig, ContinualResult, train_sequence  # noqa: E402
 
 __all__ = [
     "Config",
@@ -58,3 +57,15 @@ __all__ = [
     "register_loss",
 ]
 __version__ = "0.1.0"
+
+_CONTINUAL = ("train_sequence", "ContinualConfig", "ContinualResult")
+
+
+def __getattr__(name: str):
+    """crlx.train_sequence, ContinualConfig, ContinualResult: imported from crlx.continual on first
+    use (so that `python -m crlx.continual` does not find the module imported already)."""
+    if name in _CONTINUAL:
+        from crlx import continual
+
+        return getattr(continual, name)
+    raise AttributeError(f"module 'crlx' has no attribute {name!r}")

@@ -108,12 +108,8 @@ class ContinualResult:
 
 
 def task_configs(cfg: Config, cont: ContinualConfig) -> tuple[tuple[str, ...], Config]:
-    """(env names as trained, the per-task config without its env): single-goal variants when asked."""
+    """(env names in order, the config every task trains with, its env aside)."""
     tasks = cont.task_names()
-    if cont.single_goal:
-        from crlx.single_goal import register_single_goal
-
-        tasks = tuple(register_single_goal(t, cfg.seed) for t in tasks)
     if cont.steps_per_task is not None:
         cfg = cfg.replace(total_env_steps=cont.steps_per_task)
     return tasks, cfg
@@ -199,7 +195,7 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
     e.g. train_sequence(cfg, tasks="point_u_maze,point_big_maze", transfer="critic")."""
     cont = dataclasses.replace(continual or ContinualConfig(), **options).validate()
     tasks, cfg = task_configs(cfg, cont)
-    program = cached_program(tasks, cfg)  # validates every task and the sizes; compiles nothing yet
+    program = cached_program(tasks, cfg, cont.single_goal)  # validates every task and the sizes; compiles nothing yet
     span, epochs, per_epoch = program.cfgs[0].planned_env_steps, cfg.num_epochs, program.cfgs[0].env_steps_per_epoch
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(resume) if resume is not None else Path(cfg.log.run_dir) / (

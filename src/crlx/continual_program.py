@@ -21,6 +21,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
+from crlx import preflight
 from crlx.agent import Agent, make_agent
 from crlx.config import Config, ConfigError
 from crlx.evaluate import make_evaluate
@@ -65,7 +66,7 @@ class Program:
     """Per-task configs and agents, their groups, and the lazily compiled executables."""
 
     tasks: tuple[str, ...]
-    """env names in sequence order (single-goal variants when single_goal)"""
+    """env names in sequence order"""
     cfgs: list[Config]
     agents: list[Agent]
     groups: list[list[int]]
@@ -110,7 +111,12 @@ class Program:
         return self._run("init", task, key)
 
     def prefill(self, task: int, ts: TrainState) -> TrainState:
-        """min_replay_size random-action steps of `task` into the buffer (ts donated)."""
+        """The agent's prefill of the buffer on `task` (ts donated): cfg.prefill_iterations calls of
+        one compiled prefill iteration where the agent has `prefill_step`, else its jitted prefill."""
+        if hasattr(self.agents[task], "prefill_step"):
+            for _ in range(self.cfgs[task].prefill_iterations):
+                ts = self._run("prefill_step", task, ts)
+            return ts
         return self._run("prefill", task, ts)
 
     def epoch(self, task: int, ts: TrainState) -> tuple[TrainState, dict]:
@@ -148,17 +154,20 @@ class Program:
         return ts
 
 
-def program_key(tasks: tuple[str, ...], cfg: Config) -> str:
-    """What a Program depends on: the tasks and the config without seed, logging and checkpoints."""
-    data = {k: v for k, v in cfg.to_dict().items() if k not in ("seed", "log", "wandb", "checkpoint", "env")}
-    return json.dumps([list(tasks), data], sort_keys=True, default=str)
+def program_key(tasks: tuple[str, ...], cfg: Config, single_goal: bool) -> str:
+    """What a Program depends on: the tasks and the config without logging and checkpoints (and
+    without the seed, unless it picks the single goals)."""
+    drop = ("log", "wandb", "checkpoint", "env") + (() if single_goal else ("seed",))
+    data = {k: v for k, v in cfg.to_dict().items() if k not in drop}
+    return json.dumps([list(tasks), data, single_goal], sort_keys=True, default=str)
 
 
 _PROGRAMS: dict[str, Program] = {}
 
 
-def build_program(tasks: tuple[str, ...], cfg: Config) -> Program:
-    """Validate every task's config, build the agents (nothing compiles), check sizes, group tasks."""
+def build_program(tasks: tuple[str, ...], cfg: Config, single_goal: bool = False) -> Program:
+    """Validate every task's config, build the agents (nothing compiles), check sizes, group tasks.
+    With single_goal every env commands its one fixed goal (crlx.single_goal)."""
     if cfg.num_seeds != 1:
         raise ConfigError(f"num_seeds={cfg.num_seeds}: task sequences train one seed per process; "
                           "set --num_seeds 1 and start one run per seed (--seed).")
@@ -167,12 +176,16 @@ def build_program(tasks: tuple[str, ...], cfg: Config) -> Program:
     cfgs, agents, unique = [], [], {}
     for name in tasks:
         task_cfg = cfg.replace(env=name)
-        try:
-            task_cfg.validate()
-        except ConfigError as err:
-            raise ConfigError(f"task {name}: {err}") from err
         if name not in unique:
-            unique[name] = make_agent(task_cfg)
+            try:
+                env = preflight.prepare(task_cfg)
+            except ConfigError as err:
+                raise ConfigError(f"task {name}: {err}") from err
+            if single_goal:
+                from crlx.single_goal import SingleGoal, fixed_goal
+
+                env = SingleGoal(env, fixed_goal(env, name, cfg.seed))
+            unique[name] = make_agent(task_cfg, env=env)
         cfgs.append(task_cfg)
         agents.append(unique[name])
     check_sizes(list(tasks), agents)
@@ -188,9 +201,9 @@ def build_program(tasks: tuple[str, ...], cfg: Config) -> Program:
     return Program(tasks=tuple(tasks), cfgs=cfgs, agents=agents, groups=groups)
 
 
-def cached_program(tasks: tuple[str, ...], cfg: Config) -> Program:
+def cached_program(tasks: tuple[str, ...], cfg: Config, single_goal: bool = False) -> Program:
     """`build_program`, shared between runs of this process with the same tasks and sizes."""
-    key = program_key(tasks, cfg)
+    key = program_key(tasks, cfg, single_goal)
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = build_program(tasks, cfg)
+        _PROGRAMS[key] = build_program(tasks, cfg, single_goal)
     return _PROGRAMS[key]

@@ -1,29 +1,25 @@
 """Single-goal exploration (SGCRL; Liu et al. 2024, "A Single Goal is All You Need: Skills and
 Exploration Emerge from Contrastive RL without Rewards, Demonstrations, or Subgoals").
 
-`SingleGoal(env, seed)` commands one fixed goal g* in every episode: g* is the goal the env's
-reset draws with the key fold_in(PRNGKey(seed), crc32(env name)), so it is fixed per run and per
-task. Start states stay random. Only the commanded goal changes: the replay buffer still stores
+`SingleGoal(env, goal)` commands the one goal g* in every episode; `fixed_goal(env, name, seed)`
+is the goal the env's reset draws with the key fold_in(PRNGKey(seed), crc32(name)), so g* is fixed
+per run and per task. Start states stay random. Only the commanded goal changes: the replay buffer still stores
 states, and the critic and actor still train on hindsight future-state goals; evaluation (which
 wraps the same env) commands g* too.
 
-`register_single_goal(name, seed)` adds the wrapped env to `crlx.envs.ENVS` as
-'<name>+single_goal_s<seed>' (same options as `name`), so a Config can name it.
+crlx.continual builds every task's agent on `SingleGoal(env, fixed_goal(env, name, seed))` with
+--single_goal (make_agent's `env` argument).
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import zlib
 
 import jax
 import jax.numpy as jnp
 from brax.envs.base import State, Wrapper
 
-from crlx.envs import ENVS, GoalEnv, make_env
-
-SUFFIX = "+single_goal_s"
+from crlx.envs import GoalEnv
 
 
 def fixed_goal(env: GoalEnv, name: str, seed: int) -> jax.Array:
@@ -50,30 +46,3 @@ class SingleGoal(Wrapper):
 
     def step(self, state: State, action: jax.Array) -> State:
         return self.env.step(state, action)  # GoalEnv.next_state reads the goal from info["goal"]
-
-
-def single_goal_name(name: str, seed: int) -> str:
-    return f"{name}{SUFFIX}{seed}"
-
-
-def register_single_goal(name: str, seed: int) -> str:
-    """Register (idempotently) and return the single-goal variant of env `name` for `seed`."""
-    alias = single_goal_name(name, seed)
-    if alias in ENVS:
-        return alias
-    if name not in ENVS:
-        make_env(name)  # raises the registry's unknown-env error
-
-    def factory(**overrides) -> SingleGoal:
-        env = make_env(name, **overrides)
-        return SingleGoal(env, _goal_of(name, seed, tuple(sorted(overrides.items()))))
-
-    factory.__signature__ = inspect.signature(ENVS[name])
-    factory.__doc__ = f"{name} commanding one fixed goal per run (seed {seed}); see crlx.single_goal."
-    ENVS[alias] = factory
-    return alias
-
-
-@functools.cache
-def _goal_of(name: str, seed: int, overrides: tuple) -> jax.Array:
-    return fixed_goal(make_env(name, **dict(overrides)), name, seed)
