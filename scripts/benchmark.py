@@ -9,7 +9,7 @@ For one env and config (flags after `--` go to crlx's own CLI parser) it measure
                 actor (no learning, no buffer insert): env steps/s
   (b) update    a jitted lax.scan of iterations_per_epoch * updates_per_iteration calls of
                 `agent.update` on a buffer filled by prefill: updates/s
-  (c) fused     `agent.train_epoch` (one epoch = the work of (a) plus (b), plus buffer inserts):
+  (c) fused     `agent.train_epoch` (one epoch of the compiled `agent.program` = the work of (a) plus (b), plus buffer inserts):
                 env steps/s and updates/s
   ratio         fused_time / (rollout_time + update_time) for the same work (1.0 = no overhead)
   sampling      a jitted lax.scan of `--sample_calls` calls of `buffer.sample` (batch_size) on two
@@ -237,8 +237,8 @@ def benchmark(args, rest: list[str]) -> dict:
     key = jax.random.PRNGKey(cfg.seed)
     init, init_compile_s = compile_timed(agent.init, key)
     state, init_run_s, _ = run_timed(init, key)
-    prefill, prefill_compile_s = compile_timed(agent.prefill, state)
-    state, prefill_run_s, _ = run_timed(prefill, state)
+    program, prefill_compile_s = compile_timed(agent.program, state, *agent.epoch_args)  # prefill and epochs
+    state, prefill_run_s, _ = run_timed(lambda ts: agent.prefill(ts, step=lambda t: agent.prefill_step(t, program)), state)
     rss_after["prefill"] = host_peak_rss_mb()
 
     # (a), (b), (c): compile, warm up, then interleaved timed rounds.
@@ -250,7 +250,7 @@ def benchmark(args, rest: list[str]) -> dict:
     rss_after["compile rollout"] = host_peak_rss_mb()
     updates, update_compile_s = compile_timed(make_updates(agent), state, k_update)
     rss_after["compile update"] = host_peak_rss_mb()
-    epoch, fused_compile_s = compile_timed(agent.train_epoch, state)
+    epoch, fused_compile_s = functools.partial(agent.train_epoch, program=program), prefill_compile_s
     rss_after["compile fused"] = host_peak_rss_mb()
 
     env_state, k_rollout, _ = jax.block_until_ready(rollout(actor_params, env_state, k_rollout))

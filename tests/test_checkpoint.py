@@ -103,7 +103,8 @@ def test_config_file_then_flags(tmp_path):
     preset = tmp_path / "preset.yaml"
     preset.write_text("env: point_mass\nnum_envs: 16\ncritic: {width: 32}\n")
     cfg, _ = parse_args(["--config", str(preset), "--num_envs=8"])
-    assert (cfg.env, cfg.num_envs, cfg.critic.width, cfg.critic.repr_dim) == ("point_mass", 8, 32, 64)
+    env_default = crlx.Config.for_env("point_mass").critic.repr_dim  # neither the file nor a flag sets it
+    assert (cfg.env, cfg.num_envs, cfg.critic.width, cfg.critic.repr_dim) == ("point_mass", 8, 32, env_default)
     preset.write_text("critic: {widht: 32}\n")
     with pytest.raises(crlx.ConfigError, match="unknown field 'critic.widht'.*width"):
         parse_args(["--config", str(preset)])
@@ -123,7 +124,7 @@ def test_mjx_state_round_trips(tmp_path):
     from crlx import checkpoint
     from crlx.agent import make_agent
 
-    cfg = tiny_config(tmp_path, env="reacher")
+    cfg = tiny_config(tmp_path, env="reacher", backend="mjx")
     agent = make_agent(cfg)
     ts = agent.init(jax.random.PRNGKey(3))
     checkpoint.save(tmp_path, ts, {"env_steps": 0}, with_buffer=True, keep=1)

@@ -45,6 +45,9 @@ def test_cli_trains_and_logs_to_wandb_offline(tmp_path):
     run_dir = tmp_path / "cli"
     config = json.loads((run_dir / "config.json").read_text())
     assert config["num_envs"] == 8 and config["critic"]["repr_dim"] == 8 and config["wandb"]["mode"] == "offline"
+    sources = config["sources"]
+    assert (sources["num_envs"], sources["alpha_lr"], sources["discount"]) == ("flag", "env", "crlx")
+    assert config["alpha_lr"] == 3e-3  # point_mass's training default (crlx's is 3e-4)
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["env_steps"] for r in rows] == [0, 160, 320]
     assert "critic/accuracy" in rows[-1] and "eval/success" in rows[-1]
@@ -73,3 +76,20 @@ def test_cli_help_shows_field_docs(tmp_path):
     proc = run_cli(["--help"], tmp_path)
     assert proc.returncode == 0
     assert "update-to-data ratio" in proc.stdout and "--loss.energy" in proc.stdout
+
+
+def test_precedence_crlx_then_env_then_config_file_then_flags(tmp_path):
+    from crlx.config import Config
+    from crlx.train import parse_command
+
+    preset = tmp_path / "preset.yaml"
+    preset.write_text("env: point_mass\nnum_envs: 16\nunroll_length: 20\nactor: {width: 32}\n")
+    cfg, _, sources = parse_command(["--config", str(preset), "--unroll_length", "30"])
+    env_defaults = Config.for_env("point_mass")
+    assert env_defaults.num_envs == 32 and Config().num_envs == 256
+    assert (cfg.num_envs, cfg.unroll_length, cfg.actor.width, cfg.critic.width) == (16, 30, 32, env_defaults.critic.width)
+    assert (cfg.discount, cfg.updates_per_iteration) == (Config().discount, env_defaults.updates_per_iteration)
+    assert sources["num_envs"] == "config" and sources["unroll_length"] == "flag"
+    assert sources["actor.width"] == "config" and sources["critic.width"] == "env" and sources["discount"] == "crlx"
+    flagged, _, _ = parse_command(["--env", "reacher", "--config", str(preset)])  # the flag's env wins
+    assert flagged.env == "reacher" and flagged.num_envs == 16

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import re
 
 import pytest
@@ -121,3 +122,20 @@ def test_yaml_values_of_the_wrong_type_or_choice_are_refused(tmp_path):
         path.write_text(text)
         with pytest.raises(ConfigError, match=re.escape(message)):
             load_config_file(path, Config(env="point_mass")).validate()
+
+
+def test_every_env_has_valid_training_defaults_and_every_rule_is_documented():
+    from crlx.envs import ENVS
+    from crlx.envs.training_defaults import RULES, training_defaults
+    from tests.conftest import ROOT
+
+    for name in ENVS:
+        cfg = Config.for_env(name).validate()
+        for key, value in training_defaults(name).items():
+            if not isinstance(value, dict):
+                assert getattr(cfg, key) == value, (name, key)
+    docs = (ROOT / "docs" / "ENVIRONMENTS.md").read_text()
+    for pattern, _, _ in RULES:
+        assert any(fnmatch.fnmatchcase(name, pattern) for name in ENVS), f"rule {pattern!r} matches no env"
+        assert f"`{pattern}`" in docs, f"docs/ENVIRONMENTS.md does not list the training defaults of {pattern!r}"
+    assert Config.for_env("point_mass").num_envs == 32 and Config.for_env("ant").num_envs == Config().num_envs

@@ -88,8 +88,9 @@ def test_decorator_registers_at_definition(registries):
     def my_dot(phi, psi):
         return phi @ psi.T
 
-    assert ENERGIES["test_dot_decorated"] is my_dot
-    assert callable(my_dot)  # the decorator hands back the function itself
+    assert ENERGIES["test_dot_decorated"] is my_dot  # registered under its name, the function itself returned
+    x = jnp.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(my_dot(x, x), np.asarray(x) @ np.asarray(x).T)
 
 
 def test_config_validate_accepts_registered_names(registries, tmp_path):

@@ -1,7 +1,8 @@
 """Agent construction and the fused training epoch.
 
 `make_agent(cfg)` builds the env, networks, losses and optimizers once; its functions close over the
-config. `agent.train_epoch` is one jitted call (state donated):
+config. `agent.program` is the one jitted program (state donated) that serves both the prefill and the
+training epochs; `agent.train_epoch(ts)` runs one epoch of it:
 
     lax.scan over iterations_per_epoch:
         collect unroll_length steps of num_envs envs with the stochastic actor (lax.scan + vmap)
@@ -16,7 +17,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -49,8 +50,11 @@ class Agent:
     losses: Losses
     mesh: Mesh  # devices of the run (see crlx.parallel)
     init: Callable[[jax.Array], TrainState]
-    prefill: Callable[[TrainState], TrainState]
-    train_epoch: Callable[[TrainState], tuple[TrainState, dict]]
+    program: Any  # jitted (state, num_iterations, prefill) -> (state, metrics): serves prefill and training
+    epoch_args: tuple  # (num_iterations, prefill) of a training epoch: program.lower(ts, *epoch_args).compile()
+    prefill: Callable[..., TrainState]  # (state, on_iteration=None) -> state after cfg.prefill_iterations
+    prefill_step: Callable[..., TrainState]  # one prefill iteration of `program` (state donated)
+    train_epoch: Callable[..., tuple[TrainState, dict]]  # one epoch of `program` (state donated)
     sample: Callable  # (buffer, key) -> Batch with the run's goal settings; not jitted
     collect: Callable  # (actor_params, env_state, key, random_actions) -> (env_state, Transition, metrics); not jitted
     update: Callable[[TrainState, jax.Array], tuple[TrainState, dict]]  # one sample + updates; not jitted
@@ -101,7 +105,7 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         strategy=cfg.buffer.goal_strategy,
         discount=cfg.discount,
         random_goal_prob=cfg.buffer.random_goal_prob,
-        num_shards=1 if cfg.num_seeds > 1 else cfg.devices,
+        num_shards=1 if cfg.seeds_batched else cfg.devices,
     )
 
     def init(key: jax.Array) -> TrainState:
@@ -130,16 +134,18 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
             updates=jnp.zeros((), jnp.int32),
         )
 
-    def collect(actor_params, env_state, key: jax.Array, random_actions: bool):
-        """unroll_length steps of every env -> (env_state, Transition (T, E, ...), metrics (T, E))."""
+    def collect(actor_params, env_state, key: jax.Array, random_actions):
+        """unroll_length steps of every env -> (env_state, Transition (T, E, ...), metrics (T, E)).
+
+        random_actions (a bool, or a traced bool): uniform actions in [-1, 1] instead of the policy's."""
 
         def step(env_state, step_key):
             obs = env_state.obs
-            if random_actions:
-                action = jax.random.uniform(step_key, (cfg.num_envs, action_dim), minval=-1.0, maxval=1.0)
-            else:
-                mean, log_std = actor.apply(actor_params, obs)
-                action, _ = tanh_gaussian_sample(step_key, mean, log_std)
+            k_policy, k_uniform = jax.random.split(step_key)
+            mean, log_std = actor.apply(actor_params, obs)
+            action, _ = tanh_gaussian_sample(k_policy, mean, log_std)
+            uniform = jax.random.uniform(k_uniform, (cfg.num_envs, action_dim), minval=-1.0, maxval=1.0)
+            action = jnp.where(random_actions, uniform, action)
             next_state = train_env.step(env_state, action)
             transition = Transition(state=obs[:, :state_dim], action=action, done=next_state.done)
             return next_state, (transition, next_state.metrics["success"], next_state.metrics["dist"])
@@ -150,19 +156,24 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         return env_state, traj, {"train/success": jnp.mean(success), "train/dist": jnp.mean(dist)}
 
     def update(ts: TrainState, key: jax.Array) -> tuple[TrainState, dict]:
-        """One sample; actor and alpha step against the current critic, then the critic step."""
+        """One sample; actor and alpha step against the current critic, then the critic step.
+
+        The critic's gradient is taken first (it reads only the current critic), so that its psi(g) can
+        serve the actor loss when the actor's goals are the critic's (buffer.random_goal_prob = 0)."""
         k_sample, k_actor = jax.random.split(key)
         batch = sample(ts.buffer, k_sample)
-        actor_params, actor_opt, a_metrics = gradient_step(
-            losses.actor, actor_tx, ts.actor_params, ts.actor_opt, ts.critic_params, ts.log_alpha, batch, k_actor
+        critic_params, critic_opt, c_metrics = gradient_step(
+            losses.critic, critic_tx, ts.critic_params, ts.critic_opt, batch
         )
+        psi = c_metrics.pop("psi") if cfg.buffer.random_goal_prob == 0.0 else None
+        actor_params, actor_opt, a_metrics = gradient_step(
+            losses.actor, actor_tx, ts.actor_params, ts.actor_opt, ts.critic_params, ts.log_alpha, batch, k_actor, psi
+        )
+        c_metrics.pop("psi", None)
         log_prob = a_metrics.pop("log_prob")
         log_alpha, alpha_opt, al_metrics = ts.log_alpha, ts.alpha_opt, {}
         if cfg.loss.auto_entropy:
             log_alpha, alpha_opt, al_metrics = gradient_step(losses.alpha, alpha_tx, log_alpha, alpha_opt, log_prob)
-        critic_params, critic_opt, c_metrics = gradient_step(
-            losses.critic, critic_tx, ts.critic_params, ts.critic_opt, batch
-        )
         ts = ts.replace(
             critic_params=critic_params,
             critic_opt=critic_opt,
@@ -174,45 +185,82 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         )
         return ts, {**c_metrics, **a_metrics, **al_metrics, "actor/alpha": jnp.exp(log_alpha)}
 
-    def iteration(ts: TrainState, _) -> tuple[TrainState, dict]:
+    def learn(ts: TrainState, key: jax.Array) -> tuple[TrainState, dict]:
+        """updates_per_iteration updates, then the effective ranks of phi and psi on one batch."""
+        k_updates, k_rank = jax.random.split(key)
+        ts, update_metrics = jax.lax.scan(update, ts, jax.random.split(k_updates, cfg.updates_per_iteration))
+        rank_metrics = losses.representation_metrics(ts.critic_params, sample(ts.buffer, k_rank))
+        return ts, {**jax.tree.map(jnp.mean, update_metrics), **rank_metrics}
+
+    def iteration(ts: TrainState, prefill: jax.Array) -> tuple[TrainState, dict]:
+        """Collect and insert; then learn, unless `prefill` (a traced bool: prefill actions, no updates,
+        no training env steps counted)."""
         key, k_collect, k_update = jax.random.split(ts.key, 3)
-        env_state, traj, collect_metrics = collect(ts.actor_params, ts.env_state, k_collect, False)
+        random_actions = prefill & (cfg.buffer.prefill_actions == "uniform")
+        env_state, traj, collect_metrics = collect(ts.actor_params, ts.env_state, k_collect, random_actions)
         ts = ts.replace(
             key=key,
             env_state=env_state,
             buffer=replay.insert(ts.buffer, traj),
-            env_steps=ts.env_steps + cfg.env_steps_per_iteration,
+            env_steps=ts.env_steps + jnp.where(prefill, 0, cfg.env_steps_per_iteration).astype(ts.env_steps.dtype),
         )
-        k_updates, k_rank = jax.random.split(k_update)
-        ts, update_metrics = jax.lax.scan(update, ts, jax.random.split(k_updates, cfg.updates_per_iteration))
-        rank_metrics = losses.representation_metrics(ts.critic_params, sample(ts.buffer, k_rank))
-        return ts, {**collect_metrics, **jax.tree.map(jnp.mean, update_metrics), **rank_metrics}
+        learn_shapes = jax.eval_shape(learn, ts, k_update)[1]
 
-    def train_epoch(ts: TrainState) -> tuple[TrainState, dict]:
+        def skip(ts, _):
+            return ts, jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), learn_shapes)
+
+        ts, learn_metrics = jax.lax.cond(prefill, skip, learn, ts, k_update)
+        return ts, {**collect_metrics, **learn_metrics}
+
+    def run(ts: TrainState, num_iterations: jax.Array, prefill: jax.Array) -> tuple[TrainState, dict]:
+        """The one compiled program: `num_iterations` (traced) iterations, metrics averaged over them.
+
+        prefill=False is a training epoch; prefill=True fills the buffer (see iteration), so prefill and
+        training share one compile of the env step and the networks."""
         TRACE_COUNTS["train_epoch"] += 1
-        ts, metrics = jax.lax.scan(iteration, ts, None, length=cfg.iterations_per_epoch)
-        return ts, jax.tree.map(jnp.mean, metrics)
+        shapes = jax.eval_shape(iteration, ts, prefill)[1]
+        zeros = jax.tree.map(lambda x: jnp.zeros(x.shape, jnp.float32), shapes)
 
-    def prefill(ts: TrainState) -> TrainState:
-        TRACE_COUNTS["prefill"] += 1
+        def body(_, carry):
+            ts, sums = carry
+            ts, metrics = iteration(ts, prefill)
+            return ts, jax.tree.map(lambda total, m: total + m.astype(jnp.float32), sums, metrics)
 
-        def body(ts: TrainState, _) -> tuple[TrainState, None]:
-            key, k_collect = jax.random.split(ts.key)
-            env_state, traj, _ = collect(ts.actor_params, ts.env_state, k_collect, cfg.buffer.prefill_actions == "uniform")
-            return ts.replace(key=key, env_state=env_state, buffer=replay.insert(ts.buffer, traj)), None
+        ts, sums = jax.lax.fori_loop(0, num_iterations, body, (ts, zeros))
+        return ts, jax.tree.map(lambda total: total / jnp.maximum(num_iterations, 1).astype(jnp.float32), sums)
 
-        return jax.lax.scan(body, ts, None, length=cfg.prefill_iterations)[0]
+    if cfg.seeds_batched:  # one independent agent per leading index; keys (num_seeds, 2)
+        init, run = jax.vmap(init), jax.vmap(run, in_axes=(0, None, None))
 
-    if cfg.num_seeds > 1:  # one independent agent per leading index; keys (num_seeds, 2)
-        init, prefill, train_epoch = jax.vmap(init), jax.vmap(prefill), jax.vmap(train_epoch)
-
-    init_placed, prefill_placed, epoch_placed = {}, {}, {}
+    init_placed, run_placed = {}, {}
     if mesh.size > 1:
-        keys = jnp.zeros((cfg.num_seeds, 2) if cfg.num_seeds > 1 else (2,), jnp.uint32)
-        shardings = parallel.state_shardings(mesh, jax.eval_shape(init, keys), cfg.num_seeds > 1)
+        keys = jnp.zeros((cfg.num_seeds, 2) if cfg.seeds_batched else (2,), jnp.uint32)
+        shardings = parallel.state_shardings(mesh, jax.eval_shape(init, keys), cfg.seeds_batched)
         init_placed = {"out_shardings": shardings}
-        prefill_placed = {"in_shardings": (shardings,), "out_shardings": shardings}
-        epoch_placed = {"in_shardings": (shardings,), "out_shardings": (shardings, parallel.replicated(mesh))}
+        scalar = parallel.replicated(mesh)
+        run_placed = {"in_shardings": (shardings, scalar, scalar), "out_shardings": (shardings, scalar)}
+    program = jax.jit(run, donate_argnums=0, **run_placed)
+    epoch_args = (jnp.asarray(cfg.iterations_per_epoch, jnp.int32), jnp.asarray(False))
+    prefill_args = (jnp.asarray(1, jnp.int32), jnp.asarray(True))
+
+    def train_epoch(ts: TrainState, program=program) -> tuple[TrainState, dict]:
+        """One training epoch of iterations_per_epoch iterations (ts donated); `program` may be the
+        compiled program (program.lower(ts, *epoch_args).compile())."""
+        return program(ts, *epoch_args)
+
+    def prefill_step(ts: TrainState, program=program) -> TrainState:
+        """One prefill iteration (ts donated): unroll_length steps with buffer.prefill_actions, no updates."""
+        return program(ts, *prefill_args)[0]
+
+    def prefill(ts: TrainState, on_iteration: Callable[[int], None] | None = None, step: Callable | None = None):
+        """cfg.prefill_iterations prefill iterations of the program (`step`, default prefill_step);
+        on_iteration(i) after each."""
+        for i in range(cfg.prefill_iterations):
+            ts = (step or prefill_step)(ts)
+            if on_iteration is not None:
+                jax.block_until_ready(ts.buffer.count)
+                on_iteration(i + 1)
+        return ts
 
     return Agent(
         cfg=cfg,
@@ -225,8 +273,11 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         losses=losses,
         mesh=mesh,
         init=jax.jit(init, **init_placed),
-        prefill=jax.jit(prefill, donate_argnums=0, **prefill_placed),
-        train_epoch=jax.jit(train_epoch, donate_argnums=0, **epoch_placed),
+        program=program,
+        epoch_args=epoch_args,
+        prefill=prefill,
+        prefill_step=prefill_step,
+        train_epoch=train_epoch,
         sample=sample,
         collect=collect,
         update=update,

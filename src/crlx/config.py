@@ -160,7 +160,13 @@ class WandbConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a crlx training run needs. Defaults follow JaxGCRL's CRL on ant."""
+    """Everything a crlx training run needs.
+
+    crlx's defaults: JaxGCRL's sizes and rates (256 envs, unroll 62, batch 256, lr 3e-4, repr 64,
+    logsumexp penalty 0.1, l2 energy, forward InfoNCE) with crlx's own schedule and networks: 62 updates
+    per 256 x 62 env steps (1.0 sampled transition per env step; JaxGCRL: 16.1) and residual MLPs with
+    LayerNorm (JaxGCRL: 2 plain Dense layers). configs/jaxgcrl.yaml is JaxGCRL's setting;
+    docs/JAXGCRL.md compares the two. `Config.for_env(name)` adds the env's training defaults."""
 
     env: str = "ant"
     """registered env name (see crlx.ENVS)"""
@@ -174,7 +180,7 @@ class Config:
     """the env's goal space (achieved-goal function), e.g. ball_and_torso for ant_ball (default: the env's first)"""
     env_options: tuple[str, ...] = ()
     """any other constructor option of the env as NAME=VALUE, e.g. `--env_options goal_distance=5.0`
-    (YAML: a mapping); typed by the option's default; `crlx.env_options(NAME)` lists them"""
+    (YAML: a mapping); typed by the option's default; `crlx.envs.env_options(NAME)` lists them"""
     seed: int = 0
     """PRNG seed for networks, envs and sampling"""
     num_seeds: int = 1
@@ -240,6 +246,18 @@ class Config:
         return self.updates_per_iteration * self.batch_size / self.env_steps_per_iteration
 
     @property
+    def seeds_batched(self) -> bool:
+        """The one switch between crlx's two ways of using devices: True (num_seeds > 1) vmaps
+        num_seeds independent agents and splits the seeds over devices; False trains one agent,
+        data parallel (envs, buffer and batch split over devices)."""
+        return self.num_seeds > 1
+
+    @property
+    def updates_per_env_step(self) -> float:
+        """gradient updates per collected env step (JaxGCRL's CRL: 0.063)."""
+        return self.updates_per_iteration / self.env_steps_per_iteration
+
+    @property
     def prefill_iterations(self) -> int:
         """random-action iterations of unroll_length steps that reach min_replay_size per env."""
         return math.ceil(self.buffer.min_replay_size / self.unroll_length)
@@ -262,9 +280,19 @@ class Config:
     def from_dict(cls, data: dict, base: "Config | None" = None, source: str = "config") -> "Config":
         """Build a Config from nested dicts (e.g. YAML or config.json) over `base` (default: defaults).
 
-        Unknown keys raise ConfigError naming the key and `source`; a 'derived' section is ignored.
+        Unknown keys raise ConfigError naming the key and `source`; the 'derived' and 'sources' sections
+        of a config.json are ignored.
         """
-        return _merge(base or cls(), {k: v for k, v in data.items() if k != "derived"}, source, "")
+        return _merge(base or cls(), {k: v for k, v in data.items() if k not in ("derived", "sources")}, source, "")
+
+    @classmethod
+    def for_env(cls, env: str, **changes) -> "Config":
+        """crlx's defaults, then env `env`'s training defaults (crlx.envs.training_defaults), then
+        `changes` (top-level fields): what `python -m crlx.train --env NAME` starts from."""
+        from crlx.envs.training_defaults import training_defaults
+
+        base = cls.from_dict(training_defaults(env), base=cls(env=env), source=f"{env}'s training defaults")
+        return base.replace(**changes)
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
@@ -468,6 +496,37 @@ def _kinds(hint) -> tuple[type, ...]:
     if isinstance(hint, type):
         return (hint,)
     return ()
+
+
+def field_values(node, prefix: str = "") -> dict:
+    """{dotted field name: value} over every leaf field of a config tree."""
+    out = {}
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        if dataclasses.is_dataclass(value):
+            out.update(field_values(value, f"{prefix}{f.name}."))
+        else:
+            out[f"{prefix}{f.name}"] = value
+    return out
+
+
+def value_sources(cfg: Config, layers: dict[str, Config] | None = None, last: str = "user") -> dict[str, str]:
+    """{dotted field: the source that set it}: "crlx" (Config defaults), "env" (the env's training
+    defaults), each later layer by name (e.g. {"config": the config after --config FILE}), and `last`
+    for what differs from every layer ("flag" on the command line, "user" from Python).
+
+    A source "sets" a field when its value differs from the one below it."""
+    stack = [("crlx", Config(env=cfg.env)), ("env", Config.for_env(cfg.env)), *(layers or {}).items()]
+    stack.append((last, cfg))
+    values = [(name, field_values(layer)) for name, layer in stack]
+    out = {}
+    for key in values[0][1]:
+        source, below = values[0][0], values[0][1][key]
+        for name, layer in values[1:]:
+            if layer[key] != below:
+                source, below = name, layer[key]
+        out[key] = source
+    return out
 
 
 def _merge(node, data: dict, source: str, prefix: str):

@@ -28,14 +28,14 @@ def deterministic_action(actor: Actor, actor_params, obs: jax.Array) -> jax.Arra
 
 
 def make_evaluate(
-    env: GoalEnv, actor: Actor, num_envs: int, num_seeds: int = 1, mesh: Mesh | None = None
+    env: GoalEnv, actor: Actor, num_envs: int, seeds_batched: bool = False, mesh: Mesh | None = None
 ) -> Callable[[dict, jax.Array], dict]:
-    """Returns jitted `evaluate(actor_params, key) -> {"eval/...": scalar}`; with num_seeds > 1
-    vmapped over a leading seed axis of params and keys (metrics (num_seeds,)). With a one-seed
-    run on a multi-device `mesh` the eval envs are split over its devices."""
+    """Returns jitted `evaluate(actor_params, key) -> {"eval/...": scalar}`; with seeds_batched
+    (Config.seeds_batched) vmapped over a leading seed axis of params and keys (metrics (num_seeds,)).
+    With one agent on a multi-device `mesh` the eval envs are split over its devices."""
     eval_env = wrap_for_eval(env)
     length = env.spec.episode_length
-    split_envs = mesh is not None and mesh.size > 1 and num_seeds == 1
+    split_envs = mesh is not None and mesh.size > 1 and not seeds_batched
 
     def evaluate(actor_params, key: jax.Array) -> dict:
         keys = jax.random.split(key, num_envs)
@@ -62,4 +62,4 @@ def make_evaluate(
             "eval/min_dist": jnp.mean(jnp.min(jnp.where(alive > 0, dist, jnp.inf), axis=0)),
         }
 
-    return jax.jit(jax.vmap(evaluate) if num_seeds > 1 else evaluate)
+    return jax.jit(jax.vmap(evaluate) if seeds_batched else evaluate)

@@ -31,27 +31,40 @@ def to_python(value: Any) -> Any:
     return int(number) if isinstance(value, int) else number
 
 
+def write_config_json(run_dir: Path, cfg: Config, sources: dict[str, str] | None = None) -> dict:
+    """<run_dir>/config.json: the resolved config, its derived values, and which source set each field
+    ("crlx", "env", "config", "resume", "flag", or "user" from Python; see crlx.config.value_sources).
+    Returns what it wrote (also sent to wandb as the run's config)."""
+    from crlx.config import value_sources
+
+    resolved = {
+        **cfg.to_dict(),
+        "derived": {
+            "env_steps_per_iteration": cfg.env_steps_per_iteration,
+            "iterations_per_epoch": cfg.iterations_per_epoch,
+            "planned_env_steps": cfg.planned_env_steps,
+            "update_to_data_ratio": cfg.update_to_data_ratio,
+            "updates_per_env_step": cfg.updates_per_env_step,
+            "prefill_iterations": cfg.prefill_iterations,
+        },
+        "sources": sources or value_sources(cfg),
+    }
+    (Path(run_dir) / "config.json").write_text(json.dumps(resolved, indent=2, default=str))
+    return resolved
+
+
 class RunLogger:
     """Writes config.json and metrics.jsonl into a run directory; mirrors to wandb."""
 
-    def __init__(self, cfg: Config, run_dir: Path, resume_at: int | None = None, progress: bool = True):
+    def __init__(self, cfg: Config, run_dir: Path, resume_at: int | None = None, progress: bool = True,
+                 sources: dict[str, str] | None = None):
         """Logs into `run_dir` (created if needed); with `resume_at`, rows of metrics.jsonl after that
         env step (logged after the checkpoint) are dropped. `progress=False` hides the bar."""
         self.cfg = cfg
         self.dir = Path(run_dir)
         self.name = self.dir.name
         self.dir.mkdir(parents=True, exist_ok=True)
-        resolved = {
-            **cfg.to_dict(),
-            "derived": {
-                "env_steps_per_iteration": cfg.env_steps_per_iteration,
-                "iterations_per_epoch": cfg.iterations_per_epoch,
-                "planned_env_steps": cfg.planned_env_steps,
-                "update_to_data_ratio": cfg.update_to_data_ratio,
-                "prefill_iterations": cfg.prefill_iterations,
-            },
-        }
-        (self.dir / "config.json").write_text(json.dumps(resolved, indent=2, default=str))
+        resolved = write_config_json(self.dir, cfg, sources)
         metrics_path = self.dir / "metrics.jsonl"
         self.history: list[dict[str, Any]] = []
         if resume_at is not None and metrics_path.exists():

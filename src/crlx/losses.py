@@ -31,8 +31,9 @@ class Losses:
 
     critic: Callable[[dict, Batch], tuple[jax.Array, dict]]
     """(critic_params, batch) -> (loss, metrics)"""
-    actor: Callable[[dict, dict, jax.Array, Batch, jax.Array], tuple[jax.Array, dict]]
-    """(actor_params, critic_params, log_alpha, batch, key) -> (loss, metrics incl. 'log_prob' (B,))"""
+    actor: Callable[..., tuple[jax.Array, dict]]
+    """(actor_params, critic_params, log_alpha, batch, key, psi=None) -> (loss, metrics incl. 'log_prob' (B,));
+    psi: psi(batch.actor_goal) under critic_params when the caller has it already (a constant here)"""
     alpha: Callable[[jax.Array, jax.Array], tuple[jax.Array, dict]]
     """(log_alpha, log_prob) -> (loss, metrics)"""
     representation_metrics: Callable[[dict, Batch], dict]
@@ -65,10 +66,12 @@ def make_losses(
         """contrastive(logits) + c * mean_i(logsumexp_j logits_ij)^2,  logits = energy(phi, psi) / temperature.
 
         phi = phi(s_i, a_i), psi = psi(g_j) with g the hindsight goals; logits (B, B), positives on the diagonal.
+        metrics["psi"] is psi itself (not a logged metric: the caller pops it).
         """
         phi, psi = critic.apply(critic_params["net"], batch.state, batch.action, batch.goal)
         tau = temperature_of(critic_params)
         logits = energy_fn(phi, psi) / tau  # (B, B)
+        psi_out = jax.lax.stop_gradient(psi)
         loss, metrics = contrastive_fn(logits)
         lse = jax.nn.logsumexp(logits, axis=1)  # (B,)
         penalty = logsumexp_penalty * jnp.mean(lse**2)
@@ -83,10 +86,11 @@ def make_losses(
             "critic/logits_neg": jnp.sum(jnp.where(diag, 0.0, logits)) / (size * (size - 1)),
             "critic/logsumexp": jnp.mean(lse),
             "critic/temperature": tau,
+            "psi": psi_out,  # (B, repr_dim): popped by the caller, shared with the actor loss
         }
         return loss + penalty, metrics
 
-    def actor_loss(actor_params, critic_params, log_alpha, batch: Batch, key) -> tuple[jax.Array, dict]:
+    def actor_loss(actor_params, critic_params, log_alpha, batch: Batch, key, psi=None) -> tuple[jax.Array, dict]:
         """mean_i [alpha log pi(a_i | s_i, g_i) - f(phi(s_i, a_i), psi(g_i)) / temperature],  a_i ~ pi(. | s_i, g_i).
 
         g = batch.actor_goal (hindsight goals, some replaced by random ones with buffer.random_goal_prob).
@@ -96,7 +100,7 @@ def make_losses(
         action, log_prob = tanh_gaussian_sample(key, mean, log_std)
         net = critic_params["net"]
         phi = critic.apply(net, batch.state, action, method=Critic.phi)
-        psi = critic.apply(net, goal, method=Critic.psi)
+        psi = critic.apply(net, goal, method=Critic.psi) if psi is None else jax.lax.stop_gradient(psi)
         q = pair_energy(phi, psi) / temperature_of(critic_params)  # (B,)
         alpha = jnp.exp(jax.lax.stop_gradient(log_alpha))
         loss = jnp.mean(alpha * log_prob - q)

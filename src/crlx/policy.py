@@ -20,7 +20,7 @@ def make_policy(params: dict, cfg: Config, seed_index: int | None = None) -> Cal
     env = make_env(cfg.env, **cfg.env_overrides())
     actor = Actor(cfg.actor, env.action_size)
     actor_params = params["actor"] if "actor" in params else params
-    if cfg.num_seeds > 1:
+    if cfg.seeds_batched:
         if seed_index is None or not 0 <= seed_index < cfg.num_seeds:
             raise ValueError(
                 f"make_policy: params hold {cfg.num_seeds} seeds; pass seed_index in [0, {cfg.num_seeds}), got {seed_index}"

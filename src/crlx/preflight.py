@@ -32,7 +32,7 @@ def check_devices(cfg: Config) -> None:
             f"({jax.default_backend()}); set num_devices between 1 and {available}, or 0 for all."
         )
     n = cfg.devices
-    if cfg.num_seeds > 1:
+    if cfg.seeds_batched:
         if cfg.num_seeds % n:
             raise ConfigError(
                 f"num_seeds={cfg.num_seeds} is not a multiple of num_devices={n}: with several seeds the "

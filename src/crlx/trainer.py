@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from crlx import checkpoint
+from crlx import checkpoint, compile_cache, preflight
 from crlx.agent import make_agent
 from crlx.config import Config
 from crlx.evaluate import make_evaluate
-from crlx.logging import RunLogger, default_run_name
+from crlx.logging import RunLogger, default_run_name, write_config_json
+from crlx.status import Status, describe_env, describe_schedule
 from crlx.types import TrainState
 
 
@@ -75,7 +75,7 @@ class Seeds:
 
     def __init__(self, cfg: Config):
         self.values = [cfg.seed + i for i in range(cfg.num_seeds)]
-        self.batched = cfg.num_seeds > 1
+        self.batched = cfg.seeds_batched
 
     def keys(self) -> tuple[jax.Array, jax.Array]:
         """(init keys, eval keys): seed s uses split(PRNGKey(s)), as a single-seed run with seed s."""
@@ -137,7 +137,19 @@ def restore_seeds(dirs: list[Path], target: TrainState, seeds: Seeds) -> tuple[T
     return seeds.stack(states), steps.pop(), with_buffer
 
 
-def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
+def prefill_with_bar(agent, ts: TrainState, status: Status, program) -> TrainState:
+    """agent.prefill on the compiled `program`, with a progress bar in env steps (per seed)."""
+    cfg = agent.cfg
+    bar = status.bar(cfg.prefill_iterations * cfg.env_steps_per_iteration, f"prefill {cfg.env}")
+    on_iteration = None if bar is None else lambda _: bar.update(cfg.env_steps_per_iteration)
+    ts = agent.prefill(ts, on_iteration=on_iteration, step=lambda ts: agent.prefill_step(ts, program))
+    if bar is not None:
+        bar.close()
+    status(f"prefill done: {cfg.prefill_iterations * cfg.env_steps_per_iteration:,} env steps per seed")
+    return ts
+
+
+def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str] | None = None) -> TrainResult:
     """Validate, prefill, run num_epochs fused epochs with evaluation after each; log on the host.
 
     With num_seeds > 1 the whole training is vmapped over seeds cfg.seed, cfg.seed + 1, ...
@@ -149,35 +161,46 @@ def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
     the checkpoint the continued run is bit-identical on CPU to an uninterrupted one; without it
     the buffer is refilled with random actions.
     """
-    agent = make_agent(cfg)  # validates the config and builds the env once (crlx.preflight.prepare)
+    status = Status(cfg.log.progress)
+    compile_cache.enable()
+    status(f"building env {cfg.env}")
+    env = preflight.prepare(cfg)  # validates the config and builds the env once
+    status(describe_env(cfg, env))
+    status(describe_schedule(cfg))
+    agent = make_agent(cfg, env=env)
     seeds = Seeds(cfg)
-    evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.num_seeds, agent.mesh)
+    evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.seeds_batched, agent.mesh)
     init_key, eval_key = seeds.keys()
     parent, dirs = run_dirs(cfg, seeds, None if resume is None else Path(resume))
-    t0 = time.perf_counter()
     ts = agent.init(init_key)
-    resume_at = None
+    resume_at, buffer_restored = None, False
     if resume is not None:
         ts, resume_at, buffer_restored = restore_seeds(dirs, ts, seeds)
-        if not buffer_restored:
-            ts = agent.prefill(ts)
-    else:
-        ts = agent.prefill(ts)
+        status(f"restored the checkpoint at env step {resume_at:,} from {parent}")
+    t0 = time.perf_counter()
+    status(f"compiling the training program (prefill and epochs of {cfg.iterations_per_epoch} iterations)")
+    program = agent.program.lower(ts, *agent.epoch_args).compile()
+    compile_s = time.perf_counter() - t0
+    status(f"compiled in {compile_s:.1f}s")
+    t0 = time.perf_counter()
+    if not buffer_restored:
+        ts = prefill_with_bar(agent, ts, status, program)
     jax.block_until_ready(ts)
     prefill_s = time.perf_counter() - t0
     if seeds.batched:
         parent.mkdir(parents=True, exist_ok=True)
-        (parent / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, default=str))
+        write_config_json(parent, cfg, sources)
     loggers = [
         RunLogger(seed_config(cfg, s, parent) if seeds.batched else cfg, run_dir=d, resume_at=resume_at,
-                  progress=index == 0)
+                  progress=index == 0, sources=sources)
         for index, (s, d) in enumerate(zip(seeds.values, dirs))
     ]
     exit_code = 1
     try:
-        t0 = time.perf_counter()
-        epoch = agent.train_epoch.lower(ts).compile()
-        compile_s = time.perf_counter() - t0
+        status(f"evaluating the initial policy ({cfg.num_eval_envs} envs), then training")
+
+        def epoch(ts):
+            return agent.train_epoch(ts, program)
 
         def log_eval(env_steps: int, extra: list[dict[str, Any]]) -> list[dict]:
             results = jax.device_get(evaluate(ts.actor_params, seeds.fold_in(eval_key, env_steps)))
@@ -192,6 +215,7 @@ def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
         first_epoch = int(np.max(np.asarray(ts.env_steps))) // cfg.env_steps_per_epoch
         if resume_at is None:
             log_eval(0, [{"perf/prefill_s": prefill_s, "perf/compile_s": compile_s}] * len(loggers))
+        status("training")
         start = time.perf_counter()
         for index in range(first_epoch, cfg.num_epochs):
             t0 = time.perf_counter()
@@ -217,7 +241,7 @@ def train(cfg: Config, resume: str | Path | None = None) -> TrainResult:
                     checkpoint.save(
                         logger.dir,
                         one,
-                        {"env_steps": env_steps, "epoch": index + 1, "updates": int(one.updates)},
+                        {"env_steps": env_steps},
                         with_buffer=cfg.checkpoint.buffer,
                         keep=cfg.checkpoint.keep,
                     )

@@ -56,7 +56,6 @@ def test_state_is_split_over_the_env_axis(data_parallel):
     assert ts.buffer.states.sharding.spec == PartitionSpec(None, parallel.AXIS)
     assert {s.data.shape for s in ts.buffer.states.addressable_shards} == {(CAPACITY, cfg.num_envs // 4, 2)}
     assert ts.env_state.obs.sharding.spec == PartitionSpec(parallel.AXIS)
-    assert ts.critic_params["net"]["params"] is not None
     for leaf in jax.tree.leaves(ts.critic_params):
         assert leaf.sharding.is_fully_replicated
 
@@ -79,7 +78,7 @@ def test_no_collective_moves_the_buffer_or_env_states(data_parallel):
     """Each device steps, stores and samples its own envs: collectives carry only batch-sized
     activations, gradients and scalars, never an array with the buffer's capacity axis."""
     cfg, agent, (ts, _) = data_parallel
-    text = agent.train_epoch.lower(ts).compile().as_text()
+    text = agent.program.lower(ts, *agent.epoch_args).compile().as_text()
     collectives = collections.Counter()
     for line in text.splitlines():
         match = re.search(r"= (.+?) (all-gather|all-reduce|all-to-all|collective-permute|reduce-scatter)(-start)?\(",
