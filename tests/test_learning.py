@@ -1,4 +1,5 @@
-"""Learning on a physics env: CRL on reacher must beat a random policy by a wide margin."""
+"""Learning on a physics env: CRL on JaxGCRL's reacher (brax's scene, 50-step episodes) must beat a
+random policy by a wide margin."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from crlx.envs import make_env, wrap_for_eval
 from tests.conftest import preset
 
 
-def random_policy_success(env_name: str, num_envs: int, seed: int = 0) -> float:
+def random_policy_success(env_name: str, num_envs: int, seed: int = 0, **env_options) -> float:
     """eval/success (any step within threshold) of uniform random actions on fresh episodes."""
-    env = make_env(env_name)
+    env = make_env(env_name, **env_options)
     eval_env = wrap_for_eval(env)
 
     @jax.jit
@@ -39,9 +40,12 @@ REACHER = preset("cpu", total_env_steps=320_000, num_epochs=10)  # the cpu prese
 
 @pytest.mark.slow
 def test_crl_learns_reacher(tmp_path):
-    """320k env steps (about two minutes on 2 CPU cores): success well above random actions."""
-    baseline = random_policy_success("reacher", REACHER.num_eval_envs)
+    """320k env steps (about two minutes on 2 CPU cores): success well above random actions.
+
+    Random actions touch JaxGCRL's 0.2 m goal disk within 50 steps about half the time (0.52 measured),
+    so the bar is an absolute margin over that baseline (measured: 0.95 after 320k steps)."""
+    baseline = random_policy_success("reacher", REACHER.num_eval_envs, **REACHER.env_overrides())
     result = crlx.train(REACHER.replace(log=LogConfig(run_dir=str(tmp_path), progress=False)))
     success = np.array([h["eval/success"] for h in result.history])
-    assert success[-3:].max() >= max(0.4, 3 * baseline), (baseline, success)
+    assert success[-3:].max() >= max(0.8, baseline + 0.25), (baseline, success)
     assert success[-3:].mean() > success[:3].mean() + 0.2, success  # rising, not a lucky evaluation
