@@ -11,6 +11,9 @@ fractions of the budget (mean and min-max over seeds), wall time, critic/accurac
 critic/erank_phi / critic/erank_psi at the end, and a random-policy baseline measured the same
 way as eval/success (uniform actions on the eval wrapper, any step within the threshold).
 Figures: eval/success against env steps and against wall seconds, mean and min-max band over seeds.
+Each entry's figures are kept in docs/learning/<tier>-<env>-<config>.json, so runs of a few entries
+(--only) add to docs/LEARNING.md instead of replacing it; docs/learning/NOTES.md (diagnoses) is
+appended to it.
 """
 
 from __future__ import annotations
@@ -26,27 +29,33 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+CPU_SIZE = ("--num_envs", "64", "--num_eval_envs", "32", "--num_epochs", "20")
+"""a CPU-sized run of an MJX / brax env: fewer envs, fewer and smaller evaluations"""
 TIERS = {
     "cpu": [
-        ("simple_u_maze", None, 1_000_000), ("simple_big_maze", None, 1_000_000),
-        ("simple_hardest_maze", None, 1_000_000), ("reacher", None, 1_000_000), ("pusher_easy", None, 1_000_000),
-        ("arm_reach", None, 1_000_000), ("arm_push_easy", None, 2_000_000), ("ant", None, 3_000_000),
-        ("ant_u_maze", None, 3_000_000), ("humanoid", None, 3_000_000), ("mw_reach", None, 1_000_000),
-        ("mw_push", None, 2_000_000),
+        ("point_u_maze", None, 2_000_000, ()), ("point_big_maze", None, 2_000_000, ()),
+        ("point_hardest_maze", None, 2_000_000, ()),
+        ("simple_u_maze", None, 1_000_000, CPU_SIZE), ("reacher", "configs/cpu.yaml", 640_000, ()),
+        ("pusher_easy", None, 1_000_000, CPU_SIZE), ("arm_reach", None, 1_000_000, CPU_SIZE),
+        ("arm_push_easy", None, 2_000_000, CPU_SIZE), ("ant", None, 3_000_000, CPU_SIZE),
+        ("ant_u_maze", None, 3_000_000, CPU_SIZE), ("humanoid", None, 3_000_000, CPU_SIZE),
+        ("mw_reach", None, 1_000_000, CPU_SIZE), ("mw_push", None, 2_000_000, CPU_SIZE),
     ],
     "gpu": [
-        (env, config, 10_000_000)
+        (env, config, 10_000_000, ())
         for env in ("ant", "ant_u_maze", "ant_big_maze", "humanoid", "mw_push_back")
         for config in (None, "configs/jaxgcrl.yaml")
     ],
 }
-"""(env, --config file or None for crlx's defaults, total env steps)"""
+"""(env, --config file or None for crlx's defaults and the env's training defaults, total env steps,
+extra flags)"""
 MARKS = (0.25, 0.5, 0.75, 1.0)
 """eval/success is reported at these fractions of the budget"""
 RANDOM_BASELINE = """
 import json, sys, jax, jax.numpy as jnp
 from crlx.envs import make_env, wrap_for_eval
-env = make_env(sys.argv[1]); n = 128; wrapped = wrap_for_eval(env)
+length = int(sys.argv[2]) if len(sys.argv) > 2 and int(sys.argv[2]) else None
+env = make_env(sys.argv[1], **({"episode_length": length} if length else {})); n = 128; wrapped = wrap_for_eval(env)
 def run(key):
     reset_key, act_key = jax.random.split(key)
     def step(state, k):
@@ -60,9 +69,10 @@ print(json.dumps(float(jax.jit(run)(jax.random.PRNGKey(0)))))
 """
 
 
-def command(args, env: str, config: str | None, steps: int, run_dir: Path) -> list[str]:
-    cmd = [args.python, "-m", "crlx.train", "--env", env, "--total_env_steps", str(steps),
-           "--num_seeds", str(args.seeds), "--log.run_dir", str(run_dir.parent), "--log.run_name", run_dir.name]
+def command(args, env: str, config: str | None, steps: int, flags: tuple, run_dir: Path) -> list[str]:
+    cmd = [args.python, "-m", "crlx.train", "--env", env, "--total_env_steps", str(steps), *flags,
+           "--num_seeds", str(args.seeds), "--log.run_dir", str(run_dir.parent), "--log.run_name", run_dir.name,
+           "--log.progress", "False", "--checkpoint.every", "0"]
     if config:
         cmd += ["--config", str(ROOT / config)]
     return (["taskset", "-c", args.cpu] if args.cpu else []) + cmd
@@ -126,29 +136,70 @@ def main() -> None:
         raise SystemExit(f"--only {args.only}: none of them is in the {args.tier} tier {[e[0] for e in TIERS[args.tier]]}")
     figures = args.out.parent / "learning"
     figures.mkdir(parents=True, exist_ok=True)
-    lines = [f"| env | config | budget | wall s | random | " + " | ".join(f"success @{m:.0%}" for m in MARKS)
-             + " | critic/accuracy | erank phi / psi |", "|---" * (7 + len(MARKS)) + "|"]
-    for env, config, steps in entries:
+    for env, config, steps, flags in entries:
         tag = f"{env}-{Path(config).stem if config else 'crlx'}"
         run_dir = args.runs / args.tier / tag
-        subprocess.run(command(args, env, config, steps, run_dir), cwd=ROOT, check=True)
+        cmd = command(args, env, config, steps, flags, run_dir)
+        subprocess.run(cmd, cwd=ROOT, check=True)
         runs = seed_rows(run_dir)
-        baseline = subprocess.run((["taskset", "-c", args.cpu] if args.cpu else []) + [args.python, "-c", RANDOM_BASELINE, env],
-                                  cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-        marks = [band([at(rows, "eval/success", m * steps) for rows in runs]) for m in MARKS]
-        wall = band([at(rows, "perf/wall_s", steps) for rows in runs])
-        accuracy = band([at(rows, "critic/accuracy", steps) for rows in runs])
-        erank = f"{band([at(r, 'critic/erank_phi', steps) for r in runs])} / {band([at(r, 'critic/erank_psi', steps) for r in runs])}"
-        lines.append(f"| `{env}` | {config or 'crlx defaults'} | {steps:,} | {wall} | {float(baseline):.2f} | "
-                     + " | ".join(marks) + f" | {accuracy} | {erank} |")
+        baseline = subprocess.run((["taskset", "-c", args.cpu] if args.cpu else []) + [args.python, "-c", RANDOM_BASELINE, env,
+                                  str(episode_length(config))], cwd=ROOT, check=True, capture_output=True,
+                                  text=True).stdout.strip().splitlines()[-1]
+        result = {
+            "env": env, "config": config or "crlx defaults", "budget": steps, "seeds": len(runs),
+            "command": " ".join(cmd[cmd.index("-m"):]), "date": str(datetime.date.today()),
+            "random": float(baseline),
+            "success": [band([at(rows, "eval/success", m * steps) for rows in runs]) for m in MARKS],
+            "wall_s": band([at(rows, "perf/wall_s", steps) for rows in runs]),
+            "accuracy": band([at(rows, "critic/accuracy", steps) for rows in runs]),
+            "erank": f"{band([at(r, 'critic/erank_phi', steps) for r in runs])} / "
+                     f"{band([at(r, 'critic/erank_psi', steps) for r in runs])}",
+        }
+        (figures / f"{args.tier}-{tag}.json").write_text(json.dumps(result, indent=1))
         plot(tag, runs, figures / f"{args.tier}-{tag}.png")
-    header = (f"# Learning suite ({args.tier} tier)\n\nMeasured {datetime.date.today()} on {platform.node()} "
-              f"({platform.processor() or platform.machine()}), {args.seeds} seeds, with\n"
-              f"`python scripts/learning_suite.py {' '.join(sys.argv[1:])}`. Values: mean [min, max] over seeds; "
-              "success @x is eval/success at x of the budget; random is uniform random actions measured the same way. "
-              "Figures: docs/learning/.\n\n")
-    args.out.write_text(header + "\n".join(lines) + "\n")
-    print(f"wrote {args.out} and {len(entries)} figure(s) under {figures}")
+        write_report(args, figures)
+
+
+def episode_length(config: str | None) -> int:
+    """The episode length a preset sets (0: the env's own)."""
+    if not config:
+        return 0
+    import yaml
+
+    return int((yaml.safe_load((ROOT / config).read_text()) or {}).get("episode_length") or 0)
+
+
+def write_report(args, figures: Path) -> None:
+    """docs/LEARNING.md from every entry measured so far (docs/learning/<tier>-<tag>.json)."""
+    import jax
+
+    import crlx
+
+    sections = []
+    for tier in TIERS:
+        results = [json.loads(p.read_text()) for p in sorted(figures.glob(f"{tier}-*.json"))]
+        if not results:
+            continue
+        lines = [f"## {tier} tier", "", "| env | config | budget | seeds | wall s | random | "
+                 + " | ".join(f"success @{m:.0%}" for m in MARKS) + " | critic/accuracy | erank phi / psi | date |",
+                 "|---" * (10 + len(MARKS)) + "|"]
+        for r in results:
+            lines.append(f"| `{r['env']}` | {r['config']} | {r['budget']:,} | {r['seeds']} | {r['wall_s']} | "
+                         f"{r['random']:.2f} | " + " | ".join(r["success"]) + f" | {r['accuracy']} | {r['erank']} | {r['date']} |")
+        lines += ["", "Commands:", ""] + [f"- `{r['env']}`: `python {r['command']}`" for r in results]
+        sections.append("\n".join(lines))
+    header = (f"# Learning suite\n\nWritten by `python scripts/learning_suite.py --tier cpu|gpu [--only ENV ...]` on "
+              f"{platform.node()} ({platform.processor() or platform.machine()}), jax {jax.__version__}, crlx "
+              f"{crlx.__version__}. Values: mean [min, max] over seeds; success @x is eval/success (share of fresh "
+              "deterministic episodes that come within the env's threshold at any step) at x of the budget; random "
+              "is uniform random actions measured the same way; wall s counts training and evaluations after "
+              "compile and prefill. Curves (eval/success vs env steps and vs wall time): docs/learning/.\n\n")
+    notes = ROOT / "docs" / "learning" / "NOTES.md"
+    body = "\n\n".join(sections) + "\n"
+    if notes.is_file():
+        body += "\n" + notes.read_text()
+    args.out.write_text(header + body)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
