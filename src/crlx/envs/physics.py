@@ -101,13 +101,6 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
         frame = pipeline_state.x.take(anchor[0])
         return frame.pos + math.rotate(jnp.asarray(anchor[1]), frame.rot)
 
-    def body_index(self, name: str) -> int:
-        """Index of MJCF body `name` into brax link arrays (pipeline_state.x.pos; world excluded)."""
-        body_id = mujoco.mj_name2id(self.mj_model, mujoco.mjtObj.mjOBJ_BODY, name)
-        if body_id < 1:
-            raise ValueError(f"{type(self).__name__}: no body named {name!r} in the scene")
-        return body_id - 1
-
 
 def check_min_max(env: str, low_field: str, low: float, high_field: str, high: float) -> None:
     """Raise ValueError naming `low_field` unless 0 <= low <= high."""
