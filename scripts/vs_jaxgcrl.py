@@ -11,9 +11,11 @@ iterations per evaluation and the same number of eval envs. Every output line of
 time-stamped on arrival. Reported per library and round:
 
   first progress   seconds from process start to the start of training: crlx's status line
-                   "training" (after compile, prefill and the initial evaluation); JaxGCRL's log line
-                   "starting training" (after its prefill, before its training epoch compiles, so
-                   this favours JaxGCRL)
+                   "training" (after compile and prefill; crlx evaluates the initial policy after the
+                   first epoch); JaxGCRL's log line "starting training" (after its prefill, before its
+                   training epoch compiles, so this favours JaxGCRL)
+  first epoch      seconds to the end of the first epoch and its evaluation: crlx's progress bar
+                   showing the first eval/success, JaxGCRL's first "step: N" log line
   env steps/s      training env steps per second of wall time between consecutive evaluations after
                    the first two (so compile is excluded), evaluation included
   cpu / wall       process CPU seconds over wall seconds (1.0 = one busy core)
@@ -51,6 +53,7 @@ def commands(args, out: Path, name: str) -> dict[str, list[str]]:
             "--log.run_dir", str(out), "--log.run_name", f"crlx-{name}"]
     # JaxGCRL counts the prefill (min_replay_size x num_envs) in total_env_steps
     jax_steps = crlx_steps + 1000 * args.num_envs
+    (out / f"jaxgcrl-{name}-ckpt").mkdir(parents=True, exist_ok=True)  # JaxGCRL writes there, creates nothing
     jaxgcrl = [args.jaxgcrl, "--env", "ant", "--num-envs", str(args.num_envs), "--num-eval-envs",
                str(args.num_eval_envs), "--total-env-steps", str(jax_steps), "--num-evals", str(evals),
                "--episode-length", "1001", "--no-log-wandb", "--visualization-interval", "1000000",
@@ -115,8 +118,13 @@ def crlx_rates(out: Path, name: str) -> list[float]:
 
 
 def jaxgcrl_rates(lines) -> list[float]:
-    """The same from JaxGCRL's "step: N" log lines, time-stamped on arrival."""
-    marks = [(t, int(m.group(1))) for t, line in lines if (m := re.search(r"step: (\d+)", line))]
+    """The same from JaxGCRL's "step: N" log lines (the first line of each N), time-stamped on arrival."""
+    marks, seen = [], set()
+    for t, line in lines:
+        m = re.search(r"step: (\d+)", line)
+        if m and int(m.group(1)) not in seen:
+            seen.add(int(m.group(1)))
+            marks.append((t, int(m.group(1))))
     return [(s1 - s0) / (t1 - t0) for (t0, s0), (t1, s1) in zip(marks[1:], marks[2:]) if t1 > t0]
 
 
@@ -151,8 +159,10 @@ def main(argv=None) -> int:
         row = {"cores": cores, "loadavg_end": os.getloadavg()}
         for n, run in runs.items():
             rates = crlx_rates(out, f"r{index}") if n == "crlx" else jaxgcrl_rates(run["lines"])
-            start_marker = r"crlx \[.*\] training$" if n == "crlx" else r"starting training"
-            row[n] = {"first_progress_s": first_time(run["lines"], start_marker), "env_steps_per_s": rates,
+            start_marker = r"crlx \[.*\] training\b" if n == "crlx" else r"starting training"
+            epoch_marker = r"success=" if n == "crlx" else r"step: \d+"
+            row[n] = {"first_progress_s": first_time(run["lines"], start_marker),
+                      "first_epoch_s": first_time(run["lines"], epoch_marker), "env_steps_per_s": rates,
                       "median_env_steps_per_s": statistics.median(rates) if rates else None,
                       "wall_s": run["wall_s"], "cpu_s": run["cpu_s"]}
             (out / f"{n}-r{index}.log").write_text("".join(f"{t:8.2f} {line}\n" for t, line in run["lines"]))
@@ -163,7 +173,7 @@ def main(argv=None) -> int:
     if args.warm_start and cache is not None:
         cmd = commands(args, out, "warm")["crlx"]
         run = run_pinned(cmd, 0, 60 * min(args.minutes, 3.0), {**os.environ, "CRLX_CACHE_DIR": cache}, out)
-        results["warm_start"] = {"first_progress_s": first_time(run["lines"], r"crlx \[.*\] training$")}
+        results["warm_start"] = {"first_progress_s": first_time(run["lines"], r"crlx \[.*\] training\b")}
         (out / "crlx-warm.log").write_text("".join(f"{t:8.2f} {line}\n" for t, line in run["lines"]))
         print(json.dumps(results["warm_start"]), flush=True)
     (out / "vs_jaxgcrl.json").write_text(json.dumps(results, indent=1))

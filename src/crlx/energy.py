@@ -23,14 +23,22 @@ _NORM_FLOOR = 1e-6
 
 
 def _sq_dist(x: Array, y: Array) -> Array:
-    """Pairwise squared distances ||x_i - y_j||^2 (B, B), from the differences x_i - y_j.
+    """Pairwise squared distances ||x_i - y_j||^2 (B, B); the diagonal exact from the differences.
 
-    The expansion ||x||^2 + ||y||^2 - 2 x.y cancels catastrophically in float32 when x_i ~ y_j and
-    the norms are large (0.5% off at ||x|| ~ 50 on CPU; far worse under TF32 matmuls on GPUs), which
-    is exactly the case of the positive pairs. XLA fuses the (B, B, d) difference into the reduction.
+    Off the diagonal: ||x_i||^2 + ||y_j||^2 - 2 x_i . y_j (one matmul, at HIGHEST precision so that
+    GPUs do not use TF32), clamped at 0. That expansion cancels catastrophically when x_i ~ y_j and
+    the norms are large (0.5% off at ||x|| ~ 50 in float32 on CPU), which is the case of the positive
+    pairs on the diagonal; they are computed as sum_k (x_ik - y_ik)^2 instead, O(B d). A (B, B, d)
+    difference for every pair would be exact too, but costs ~8x the matmul on a CPU.
     """
-    diff = x[:, None, :] - y[None, :, :]  # (B, B, d)
-    return jnp.sum(diff * diff, axis=-1)
+    xx = jnp.sum(x * x, axis=-1)[:, None]
+    yy = jnp.sum(y * y, axis=-1)[None, :]
+    cross = jnp.matmul(x, y.T, precision=jax.lax.Precision.HIGHEST)
+    d2 = jnp.maximum(xx + yy - 2.0 * cross, 0.0)  # (B, B)
+    if x.shape[0] != y.shape[0]:
+        return d2
+    positives = jnp.sum((x - y) ** 2, axis=-1)  # (B,)
+    return jnp.where(jnp.eye(x.shape[0], dtype=bool), positives[:, None], d2)
 
 
 def l2(phi: Array, psi: Array) -> Array:

@@ -197,13 +197,12 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
     ]
     exit_code = 1
     try:
-        status(f"evaluating the initial policy ({cfg.num_eval_envs} envs), then training")
-
         def epoch(ts):
             return agent.train_epoch(ts, program)
 
-        def log_eval(env_steps: int, extra: list[dict[str, Any]]) -> list[dict]:
-            results = jax.device_get(evaluate(ts.actor_params, seeds.fold_in(eval_key, env_steps)))
+        def log_eval(env_steps: int, extra: list[dict[str, Any]], actor_params=None) -> list[dict]:
+            params = ts.actor_params if actor_params is None else actor_params
+            results = jax.device_get(evaluate(params, seeds.fold_in(eval_key, env_steps)))
             rows = []
             for index, logger in enumerate(loggers):
                 row = {k: float(v) for k, v in seeds.take(results, index).items()}
@@ -213,9 +212,10 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
             return rows
 
         first_epoch = int(np.max(np.asarray(ts.env_steps))) // cfg.env_steps_per_epoch
-        if resume_at is None:
-            log_eval(0, [{"perf/prefill_s": prefill_s, "perf/compile_s": compile_s}] * len(loggers))
-        status("training")
+        # the initial policy is evaluated after the first epoch (from a copy of its params), so that
+        # training starts before the evaluation program compiles; its row is logged first
+        initial_actor = None if resume_at is not None else jax.tree.map(jnp.copy, ts.actor_params)
+        status(f"training (the initial policy is evaluated with {cfg.num_eval_envs} envs after the first epoch)")
         start = time.perf_counter()
         for index in range(first_epoch, cfg.num_epochs):
             t0 = time.perf_counter()
@@ -233,6 +233,9 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
                 "perf/epoch_s": seconds,
                 "perf/wall_s": time.perf_counter() - start,
             }
+            if initial_actor is not None:
+                log_eval(0, [{"perf/prefill_s": prefill_s, "perf/compile_s": compile_s}] * len(loggers), initial_actor)
+                initial_actor = None
             rows = log_eval(env_steps, [{**{k: float(v) for k, v in m.items()}, **perf} for m in per_seed])
             last = index + 1 == cfg.num_epochs
             if cfg.checkpoint.every and ((index + 1) % cfg.checkpoint.every == 0 or last):
