@@ -18,7 +18,7 @@ import pytest
 
 import crlx
 from crlx.checkpoint import latest_step
-from crlx.config import BufferConfig, ConfigError, LogConfig
+from crlx.config import BufferConfig, ConfigError, LogConfig, WandbConfig
 from crlx.continual import main, parse_args, train_sequence
 from crlx.continual_metrics import auc, forward_transfer, own_curves, success_matrix, summarize
 from crlx.continual_program import cached_program
@@ -51,8 +51,9 @@ def runs(tmp_path_factory):
         "critic": dict(transfer="critic", reference="run"),
         "all": dict(transfer="all", keep_optimizer=True, keep_buffer=True, eval_every=0),
     }.items():
-        out[name] = train_sequence(cfg.replace(log=LogConfig(run_dir=str(root), run_name=name, progress=False)),
-                                   cont, **options)
+        run_cfg = cfg.replace(log=LogConfig(run_dir=str(root), run_name=name, progress=False),
+                              wandb=WandbConfig(mode="offline" if name == "critic" else "disabled"))
+        out[name] = train_sequence(run_cfg, cont, **options)
     return out
 
 
@@ -74,6 +75,14 @@ def test_every_transfer_mode_trains_the_sequence_and_writes_the_report(runs):
     # the reference (transfer none, trained first into <run>/reference) gives forward transfer
     assert (runs["critic"].run_dir / "reference" / "continual_metrics.json").is_file()
     assert runs["critic"].metrics["forward_transfer"] is not None and runs["none"].metrics["forward_transfer"] is None
+    # wandb (offline): rows with the task name in the key, the metrics in the summary
+    logs = list((runs["critic"].run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(logs) == 1, "one offline wandb run"
+    written = logs[0].read_bytes()  # the run's records; keys are stored as plain strings
+    for key in ("eval/point_u_maze/success", "critic/point_big_maze/accuracy", "continual/average_forgetting",
+                "continual/point_big_maze/forward_transfer"):
+        assert key.encode() in written, key
+    assert list((runs["critic"].run_dir / "wandb").glob("offline-run-*/files/media/images/continual/*.png"))
     # one compiled program for both tasks of the group, shared by every run of this process
     assert {k.split("/")[0] for k in runs["all"].compile_s} <= {"init", "prefill", "prefill_step", "train_epoch", "eval"}
     assert sum(k.startswith("train_epoch/") for k in runs["all"].compile_s) == 1

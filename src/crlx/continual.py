@@ -227,7 +227,7 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
     (run_dir / "continual.json").write_text(json.dumps(
         {"continual": dataclasses.asdict(cont), "config": cfg.to_dict(), "tasks": list(tasks), "steps_per_task": span},
         indent=2, default=str))
-    log_cfg = program.cfgs[0].replace(log=dataclasses.replace(cfg.log, progress=False))
+    log_cfg = cfg.replace(env=tasks[0], log=dataclasses.replace(cfg.log, progress=False))  # this run's log and wandb
     logger = RunLogger(log_cfg, run_dir=run_dir, resume_at=resume_at, progress=False)
     if getattr(logger, "_wandb", None) is not None:
         logger._wandb.config.update({"continual": dataclasses.asdict(cont), "tasks": list(tasks)}, allow_val_change=True)
