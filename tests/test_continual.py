@@ -238,7 +238,7 @@ def test_object_and_hand_goal_space_on_the_state():
 
     a, b = rollout(keys)
     s = np.asarray(b.obs[:, :39])
-    np.testing.assert_array_equal(s, np.asarray(a.obs[:, :39]))
+    np.testing.assert_allclose(s, np.asarray(a.obs[:, :39]), atol=1e-6)  # same physics (fused differently)
     np.testing.assert_allclose(np.asarray(both.achieved_goal(jnp.asarray(s))),
                                np.concatenate([s[:, 36:39], s[:, 0:3] - s[:, 36:39]], axis=1), atol=1e-6)
     goal = np.asarray(b.obs[:, 39:])
