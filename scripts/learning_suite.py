@@ -146,7 +146,7 @@ def main() -> None:
                                   str(episode_length(config))], cwd=ROOT, check=True, capture_output=True,
                                   text=True).stdout.strip().splitlines()[-1]
         result = {
-            "env": env, "config": config or "crlx defaults", "budget": steps, "seeds": len(runs),
+            "env": env, "config": config or "crlx + env defaults", "budget": steps, "seeds": len(runs),
             "command": " ".join(cmd[cmd.index("-m"):]), "date": str(datetime.date.today()),
             "random": float(baseline),
             "success": [band([at(rows, "eval/success", m * steps) for rows in runs]) for m in MARKS],
@@ -182,7 +182,7 @@ def write_report(args, figures: Path) -> None:
             continue
         lines = [f"## {tier} tier", "", "| env | config | budget | seeds | wall s | random | "
                  + " | ".join(f"success @{m:.0%}" for m in MARKS) + " | critic/accuracy | erank phi / psi | date |",
-                 "|---" * (10 + len(MARKS)) + "|"]
+                 "|---" * (9 + len(MARKS)) + "|"]
         for r in results:
             lines.append(f"| `{r['env']}` | {r['config']} | {r['budget']:,} | {r['seeds']} | {r['wall_s']} | "
                          f"{r['random']:.2f} | " + " | ".join(r["success"]) + f" | {r['accuracy']} | {r['erank']} | {r['date']} |")

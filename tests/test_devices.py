@@ -34,5 +34,5 @@ def test_more_devices_than_visible_is_a_config_error(tmp_path):
     n = jax.device_count()
     with pytest.raises(ConfigError, match=rf"num_devices={n + 1} but {n} device\(s\).*set num_devices between 1"):
         prepare(tiny_config(tmp_path, num_devices=n + 1))
-    with pytest.raises(ConfigError, match="num_devices=-1"):
+    with pytest.raises(ConfigError, match=r"num_devices must be >= 0 \(0 = every device\), got -1"):
         tiny_config(tmp_path, num_devices=-1).validate()

@@ -18,13 +18,20 @@ def comparable(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if not k.startswith("perf/")} for row in rows]
 
 
+ACCURACY_ATOL = 0.02
+"""critic/accuracy counts argmax hits over near-tied logits early in training (positives exact from
+their differences, negatives from a matmul whose summation order vmap and sharding change): a
+sample may flip, 1/128 of the averaged accuracy in the tiny configs, so it is compared to 0.02"""
+
+
 def assert_rows_close(a: list[dict], b: list[dict], rtol: float = 1e-3, atol: float = 1e-4):
     a, b = comparable(a), comparable(b)
     assert [r["env_steps"] for r in a] == [r["env_steps"] for r in b]
     for row_a, row_b in zip(a, b):
         assert row_a.keys() == row_b.keys()
         for key in row_a:
-            np.testing.assert_allclose(row_a[key], row_b[key], rtol=rtol, atol=atol, err_msg=key)
+            tolerance = ACCURACY_ATOL if key == "critic/accuracy" else atol
+            np.testing.assert_allclose(row_a[key], row_b[key], rtol=rtol, atol=tolerance, err_msg=key)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import jax
 import numpy as np
 
-from crlx import checkpoint
+from crlx import checkpoint, compile_cache
 from crlx.config import Config, ConfigError
 from crlx.continual_metrics import own_curves, success_matrix, summarize
 from crlx.continual_program import Program, cached_program
@@ -194,6 +194,7 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
     """Train `cfg` on every task of the sequence in turn; `options` replace ContinualConfig fields,
     e.g. train_sequence(cfg, tasks="point_u_maze,point_big_maze", transfer="critic")."""
     cont = dataclasses.replace(continual or ContinualConfig(), **options).validate()
+    compile_cache.enable()
     tasks, cfg = task_configs(cfg, cont)
     program = cached_program(tasks, cfg, cont.single_goal)  # validates every task and the sizes; compiles nothing yet
     span, epochs, per_epoch = program.cfgs[0].planned_env_steps, cfg.num_epochs, program.cfgs[0].env_steps_per_epoch
