@@ -31,7 +31,7 @@ import numpy as np
 from crlx import checkpoint, compile_cache
 from crlx.config import Config, ConfigError
 from crlx.continual_metrics import own_curves, success_matrix, summarize
-from crlx.continual_program import Program, cached_program
+from crlx.continual_program import cached_program
 from crlx.continual_report import write_report
 from crlx.envs import SEQUENCES
 from crlx.logging import RunLogger

@@ -18,7 +18,6 @@ A fresh goal every episode, also after auto-reset (JaxGCRL issue #53: crlx's del
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import mujoco
 
 from crlx.envs.brax_scene import ANT_SETTINGS, JAXGCRL_EPISODE_LENGTH, add_target
