@@ -19,7 +19,7 @@ from brax.envs.base import PipelineEnv, State
 from brax.io import mjcf
 
 from crlx.envs.assets import asset_path
-from crlx.envs.base import GoalEnv
+from crlx.envs.base import EnvSpec, GoalEnv
 from crlx.envs.brax_scene import BackendSettings
 
 BACKENDS = ("mjx", "generalized", "positional", "spring")
@@ -113,3 +113,14 @@ def check_positive(env: str, **values: float) -> None:
     for field, value in values.items():
         if not value > 0:
             raise ValueError(f"{env}: {field} must be > 0, got {value!r}")
+
+
+def set_walker_options(env, name: str, episode_length: int, success_threshold: float, backend: str,
+                       terminate_when_unhealthy: bool, healthy_z_range: tuple[float, float]) -> None:
+    """Check and set a walker's `spec`, `terminate_when_unhealthy` and `healthy_z_range` (low < high)."""
+    check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
+    if len(healthy_z_range) != 2 or not healthy_z_range[0] < healthy_z_range[1]:
+        raise ValueError(f"{name}: healthy_z_range must be (low, high) with low < high, got {healthy_z_range!r}")
+    env.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
+    env.terminate_when_unhealthy = bool(terminate_when_unhealthy)
+    env.healthy_z_range = (float(healthy_z_range[0]), float(healthy_z_range[1]))

@@ -18,9 +18,8 @@ import jax.numpy as jnp
 import mujoco
 from brax.envs.base import State
 
-from crlx.envs.base import EnvSpec
 from crlx.envs.brax_scene import BackendSettings
-from crlx.envs.physics import BACKENDS, PhysicsGoalEnv, check_positive
+from crlx.envs.physics import BACKENDS, PhysicsGoalEnv, set_walker_options
 
 
 class TargetGoalEnv(PhysicsGoalEnv):
@@ -35,12 +34,8 @@ class TargetGoalEnv(PhysicsGoalEnv):
     def __init__(self, name: str, scene: mujoco.MjSpec, settings: BackendSettings, episode_length: int,
                  success_threshold: float, backend: str, terminate_when_unhealthy: bool,
                  healthy_z_range: tuple[float, float], goal_space: str | None):
-        check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
-        if len(healthy_z_range) != 2 or not healthy_z_range[0] < healthy_z_range[1]:
-            raise ValueError(f"{name}: healthy_z_range must be (low, high) with low < high, got {healthy_z_range!r}")
-        self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
-        self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
-        self.healthy_z_range = (float(healthy_z_range[0]), float(healthy_z_range[1]))
+        set_walker_options(self, name, episode_length, success_threshold, backend, terminate_when_unhealthy,
+                           healthy_z_range)
         super().__init__(scene, backend=backend, settings=settings)
         k = len(self.target_axes)
         self.state_dim = self.mj_model.nq + self.mj_model.nv - 2 * k

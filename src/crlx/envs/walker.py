@@ -18,8 +18,7 @@ import mujoco
 import numpy as np
 from brax.envs.base import State
 
-from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_positive
+from crlx.envs.physics import PhysicsGoalEnv, set_walker_options
 
 
 class Walker(PhysicsGoalEnv):
@@ -47,12 +46,8 @@ class Walker(PhysicsGoalEnv):
         goal_space: str | None,
         edit: Callable[[mujoco.MjSpec], None] | None = None,
     ):
-        check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
-        if len(healthy_z_range) != 2 or not healthy_z_range[0] < healthy_z_range[1]:
-            raise ValueError(f"{name}: healthy_z_range must be (low, high) with low < high, got {healthy_z_range!r}")
-        self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
-        self.terminate_when_unhealthy = bool(terminate_when_unhealthy)
-        self.healthy_z_range = (float(healthy_z_range[0]), float(healthy_z_range[1]))
+        set_walker_options(self, name, episode_length, success_threshold, backend, terminate_when_unhealthy,
+                           healthy_z_range)
         super().__init__(self.asset, backend=backend, n_frames=self.n_frames, edit=edit)
         self.state_dim = self.mj_model.nq + self.mj_model.nv
         home = self.mj_model.key_qpos[0] if self.mj_model.nkey else self.mj_model.qpos0
