@@ -9,8 +9,10 @@ brax's file, so no copy of the scene lives in crlx:
     set_floor_size(spec, half_extent)                the floor plane's half extent (m)
     set_geom_attr(spec, names, **attrs)              e.g. conaffinity = 1 on the ant's geoms in mazes
 
-`brax_scene_spec` also sets `compiler.fusestatic`, so bodies without joints fold into their parents
-as brax's mjcf loader does (the same bodies, masses and inertias as `brax.io.mjcf.load`).
+`brax_scene_spec` first folds bodies without joints into their parents with brax's own
+`brax.io.mjcf.fuse_bodies`, as `brax.io.mjcf.load` does (the same bodies, masses and inertias);
+MuJoCo's `compiler.fusestatic` is not used, as MuJoCo 3.3 keeps e.g. the reacher's jointless
+fingertip body where 4.0 folds it.
 
 `BackendSettings` holds the per-backend physics changes brax's and JaxGCRL's envs make: the
 spring and positional pipelines use a smaller `opt.timestep` with more frames (same control
@@ -28,6 +30,7 @@ from typing import Sequence
 import mujoco
 import numpy as np
 from brax.base import System
+from brax.io import mjcf
 
 BRAX_SCENES = ("ant.xml", "half_cheetah.xml", "humanoid.xml", "pusher.xml", "reacher.xml")
 """the brax scenes crlx's JaxGCRL tasks run on"""
@@ -45,9 +48,7 @@ def brax_asset(name: str) -> pathlib.Path:
 
 def brax_scene_spec(name: str) -> mujoco.MjSpec:
     """brax's scene `name` as an editable MjSpec, jointless bodies fused into their parents."""
-    spec = mujoco.MjSpec.from_file(str(brax_asset(name)))
-    spec.compiler.fusestatic = True
-    return spec
+    return mujoco.MjSpec.from_string(mjcf.fuse_bodies(brax_asset(name).read_text()))
 
 
 def _numeric(spec: mujoco.MjSpec, name: str):
