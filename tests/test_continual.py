@@ -191,7 +191,8 @@ def test_single_goal_commands_one_goal_per_task_and_keeps_hindsight(tmp_path):
     from crlx.envs import wrap_for_training
 
     cfg = tiny_config(tmp_path)
-    program = cached_program(("point_u_maze", "point_big_maze"), cfg, single_goal=True)
+    cfg = cfg.replace(single_goal=True)
+    program = cached_program(("point_u_maze", "point_big_maze"), cfg)
     goals = []
     for agent in program.agents:
         env = wrap_for_training(agent.env)
@@ -203,8 +204,23 @@ def test_single_goal_commands_one_goal_per_task_and_keeps_hindsight(tmp_path):
         goals.append(goal[0])
         assert agent.env.achieved_goal is not None and agent.env.goal_dim == 2  # hindsight goals: the position
     assert not np.array_equal(goals[0], goals[1])
-    again = cached_program(("point_u_maze", "point_big_maze"), cfg.replace(seed=cfg.seed + 1), single_goal=True)
+    again = cached_program(("point_u_maze", "point_big_maze"), cfg.replace(seed=cfg.seed + 1))
     assert not np.array_equal(np.asarray(again.agents[0].env.goal), goals[0]), "the goal is fixed per run (seed)"
+
+
+def test_single_goal_is_a_training_flag():
+    """`python -m crlx.train --single_goal True` builds the run's env on the goal crlx.continual uses."""
+    from crlx import preflight
+    from crlx.single_goal import SingleGoal, fixed_goal
+    from crlx.train import parse_command
+
+    cfg = parse_command(["--env", "point_u_maze", "--single_goal", "True", "--seed", "3"]).cfg
+    env = preflight.prepare(cfg)
+    assert isinstance(env, SingleGoal)
+    np.testing.assert_array_equal(np.asarray(env.goal), fixed_goal(env.env, "point_u_maze", 3))
+    goals = jax.vmap(env.reset)(jax.random.split(jax.random.PRNGKey(0), 4)).info["goal"]
+    assert (np.asarray(goals) == np.asarray(env.goal)).all()
+    assert not isinstance(preflight.prepare(cfg.replace(single_goal=False)), SingleGoal)
 
 
 def test_object_and_hand_goal_space_formula():

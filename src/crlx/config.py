@@ -181,6 +181,10 @@ class Config:
     env_options: tuple[str, ...] = ()
     """any other constructor option of the env as NAME=VALUE, e.g. `--env_options goal_distance=5.0`
     (YAML: a mapping); typed by the option's default; `crlx.envs.env_options(NAME)` lists them"""
+    single_goal: bool = False
+    """SGCRL (Liu et al. 2024): every rollout and evaluation commands one fixed goal, the goal the
+    env's reset draws from a key of (seed, env name); the critic and actor still train on hindsight
+    future-state goals (crlx.single_goal). With num_seeds > 1 the seeds share the goal of `seed`"""
     seed: int = 0
     """PRNG seed for networks, envs and sampling"""
     num_seeds: int = 1

@@ -62,9 +62,6 @@ class ContinualConfig:
     reference: str = ""
     """forward transfer's reference: a run dir of a transfer=none run of the same sequence and
     budget, or 'run' to train one first into <run dir>/reference; empty: no forward transfer"""
-    single_goal: bool = False
-    """SGCRL (Liu et al. 2024): rollouts and evaluation command one fixed goal per task (drawn once
-    per run from the task's goal distribution); training still uses hindsight future-state goals"""
 
     def task_names(self) -> tuple[str, ...]:
         if (self.sequence is None) == (self.tasks is None):
@@ -196,7 +193,7 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
     cont = dataclasses.replace(continual or ContinualConfig(), **options).validate()
     compile_cache.enable()
     tasks, cfg = task_configs(cfg, cont)
-    program = cached_program(tasks, cfg, cont.single_goal)  # validates every task and the sizes; compiles nothing yet
+    program = cached_program(tasks, cfg)  # validates every task and the sizes; compiles nothing yet
     span, epochs, per_epoch = program.cfgs[0].planned_env_steps, cfg.num_epochs, program.cfgs[0].env_steps_per_epoch
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(resume) if resume is not None else Path(cfg.log.run_dir) / (
@@ -305,7 +302,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, ContinualConfig, 
     """Continual flags (ContinualConfig), then every `python -m crlx.train` flag for the Config.
 
     Precedence: defaults < --config FILE < --resume RUN_DIR's continual.json < flags. The boolean
-    continual flags may stand alone (`--single_goal` means `--single_goal True`)."""
+    flags of BOOL_FLAGS may stand alone (`--single_goal` means `--single_goal True`)."""
     import tyro
 
     from crlx.train import _changed_fields, _pop_option, load_config_file

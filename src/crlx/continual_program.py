@@ -154,20 +154,20 @@ class Program:
         return ts
 
 
-def program_key(tasks: tuple[str, ...], cfg: Config, single_goal: bool) -> str:
+def program_key(tasks: tuple[str, ...], cfg: Config) -> str:
     """What a Program depends on: the tasks and the config without logging and checkpoints (and
     without the seed, unless it picks the single goals)."""
-    drop = ("log", "wandb", "checkpoint", "env") + (() if single_goal else ("seed",))
+    drop = ("log", "wandb", "checkpoint", "env") + (() if cfg.single_goal else ("seed",))
     data = {k: v for k, v in cfg.to_dict().items() if k not in drop}
-    return json.dumps([list(tasks), data, single_goal], sort_keys=True, default=str)
+    return json.dumps([list(tasks), data], sort_keys=True, default=str)
 
 
 _PROGRAMS: dict[str, Program] = {}
 
 
-def build_program(tasks: tuple[str, ...], cfg: Config, single_goal: bool = False) -> Program:
+def build_program(tasks: tuple[str, ...], cfg: Config) -> Program:
     """Validate every task's config, build the agents (nothing compiles), check sizes, group tasks.
-    With single_goal every env commands its one fixed goal (crlx.single_goal)."""
+    With cfg.single_goal every env commands its one fixed goal (crlx.single_goal)."""
     if cfg.num_seeds != 1:
         raise ConfigError(f"num_seeds={cfg.num_seeds}: task sequences train one seed per process; "
                           "set --num_seeds 1 and start one run per seed (--seed).")
@@ -181,10 +181,6 @@ def build_program(tasks: tuple[str, ...], cfg: Config, single_goal: bool = False
                 env = preflight.prepare(task_cfg)
             except ConfigError as err:
                 raise ConfigError(f"task {name}: {err}") from err
-            if single_goal:
-                from crlx.single_goal import SingleGoal, fixed_goal
-
-                env = SingleGoal(env, fixed_goal(env, name, cfg.seed))
             unique[name] = make_agent(task_cfg, env=env)
         cfgs.append(task_cfg)
         agents.append(unique[name])
@@ -201,9 +197,9 @@ def build_program(tasks: tuple[str, ...], cfg: Config, single_goal: bool = False
     return Program(tasks=tuple(tasks), cfgs=cfgs, agents=agents, groups=groups)
 
 
-def cached_program(tasks: tuple[str, ...], cfg: Config, single_goal: bool = False) -> Program:
+def cached_program(tasks: tuple[str, ...], cfg: Config) -> Program:
     """`build_program`, shared between runs of this process with the same tasks and sizes."""
-    key = program_key(tasks, cfg, single_goal)
+    key = program_key(tasks, cfg)
     if key not in _PROGRAMS:
-        _PROGRAMS[key] = build_program(tasks, cfg, single_goal)
+        _PROGRAMS[key] = build_program(tasks, cfg)
     return _PROGRAMS[key]

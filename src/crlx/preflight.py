@@ -12,13 +12,19 @@ from crlx.envs import GoalEnv
 
 
 def build_env(cfg: Config) -> GoalEnv:
-    """make_env(cfg.env, **cfg.env_overrides()), its ValueError / TypeError as a ConfigError."""
+    """make_env(cfg.env, **cfg.env_overrides()), its ValueError / TypeError as a ConfigError;
+    with cfg.single_goal wrapped to command its one fixed goal (crlx.single_goal)."""
     from crlx.envs import MetaWorldNotInstalled, make_env
 
     try:
-        return make_env(cfg.env, **cfg.env_overrides())
+        env = make_env(cfg.env, **cfg.env_overrides())
     except (ValueError, TypeError, MetaWorldNotInstalled) as err:
         raise ConfigError(str(err)) from err
+    if cfg.single_goal:
+        from crlx.single_goal import SingleGoal, fixed_goal
+
+        env = SingleGoal(env, fixed_goal(env, cfg.env, cfg.seed))
+    return env
 
 
 def check_devices(cfg: Config) -> None:

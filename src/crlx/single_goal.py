@@ -7,8 +7,8 @@ per run and per task. Start states stay random. Only the commanded goal changes:
 states, and the critic and actor still train on hindsight future-state goals; evaluation (which
 wraps the same env) commands g* too.
 
-crlx.continual builds every task's agent on `SingleGoal(env, fixed_goal(env, name, seed))` with
---single_goal (make_agent's `env` argument).
+With `Config.single_goal` (`--single_goal True` in crlx.train, `--single_goal` in crlx.continual),
+crlx.preflight.build_env returns `SingleGoal(env, fixed_goal(env, cfg.env, cfg.seed))`.
 """
 
 from __future__ import annotations
