@@ -233,6 +233,8 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
                 "perf/epoch_s": seconds,
                 "perf/wall_s": time.perf_counter() - start,
             }
+            # the bar moves as soon as the epoch ends; the evaluation's success joins its postfix after
+            loggers[0].advance(cfg.env_steps_per_epoch, {"critic/accuracy": per_seed[0].get("critic/accuracy", np.nan)})
             if initial_actor is not None:
                 log_eval(0, [{"perf/prefill_s": prefill_s, "perf/compile_s": compile_s}] * len(loggers), initial_actor)
                 initial_actor = None
@@ -248,7 +250,7 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
                         with_buffer=cfg.checkpoint.buffer,
                         keep=cfg.checkpoint.keep,
                     )
-            loggers[0].advance(cfg.env_steps_per_epoch, {k: rows[0][k] for k in ("eval/success", "critic/accuracy")})
+            loggers[0].advance(0, {k: rows[0][k] for k in ("eval/success", "critic/accuracy")})
         final_keys = seeds.fold_in(eval_key, cfg.planned_env_steps)
         for i, logger in enumerate(loggers):
             write_outputs(logger.cfg, agent, seeds.take(ts, i), logger, seeds.take(final_keys, i))
