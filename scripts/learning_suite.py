@@ -3,6 +3,7 @@
     python scripts/learning_suite.py --tier cpu [--cpu 0,1] [--seeds 3] [--only ant reacher]
     python scripts/learning_suite.py --tier gpu --seeds 3
     python scripts/learning_suite.py --tier cpu --only mw_reach mw_push --python .venv-metaworld/bin/python
+    python scripts/learning_suite.py --tier cpu --report_only    # docs/LEARNING.md from the stored figures
 
 Each entry (env, config file or None, env-step budget) runs as one subprocess
 `python -m crlx.train --env ENV [--config FILE] --total_env_steps N --num_seeds S --log.run_dir DIR`
@@ -128,7 +129,12 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="run only these envs of the tier")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "learning_suite")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "LEARNING.md")
+    parser.add_argument("--report_only", action="store_true",
+                        help="rewrite --out from the stored docs/learning/*.json and NOTES.md; train nothing")
     args = parser.parse_args()
+    if args.report_only:
+        write_report(args, args.out.parent / "learning")
+        return
     if args.seeds < 1:
         raise SystemExit(f"--seeds must be >= 1, got {args.seeds}")
     entries = [e for e in TIERS[args.tier] if args.only is None or e[0] in args.only]
