@@ -14,8 +14,8 @@ time-stamped on arrival. Reported per library and round:
                    "training" (after compile and prefill; crlx evaluates the initial policy after the
                    first epoch); JaxGCRL's log line "starting training" (after its prefill, before its
                    training epoch compiles, so this favours JaxGCRL)
-  first step       seconds to the first training progress shown: crlx's bar after the first epoch
-                   (its postfix shows critic/accuracy, before the evaluation runs); JaxGCRL's first
+  first step       seconds to the first training progress shown: crlx's training bar first counting
+                   env steps (after the first epoch, before the evaluation runs); JaxGCRL's first
                    "step: N" log line (after its first epoch and evaluation)
   first epoch      seconds to the end of the first epoch and its evaluation: crlx's progress bar
                    showing the first eval/success, JaxGCRL's first "step: N" log line
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
             rates = crlx_rates(out, f"r{index}") if n == "crlx" else jaxgcrl_rates(run["lines"])
             start_marker = r"crlx \[.*\] training\b" if n == "crlx" else r"starting training"
             epoch_marker = r"success=" if n == "crlx" else r"step: \d+"
-            step_marker = r"accuracy=" if n == "crlx" else epoch_marker
+            step_marker = r"^(?!prefill)\S+: +\d+%\|.*\| *[1-9][\d.]*[kM]?/" if n == "crlx" else epoch_marker
             row[n] = {"first_progress_s": first_time(run["lines"], start_marker),
                       "first_step_s": first_time(run["lines"], step_marker),
                       "first_epoch_s": first_time(run["lines"], epoch_marker), "env_steps_per_s": rates,
