@@ -8,7 +8,7 @@
 Each entry (env, config file or None, env-step budget) runs as one subprocess
 `python -m crlx.train --env ENV [--config FILE] --total_env_steps N --num_seeds S --log.run_dir DIR`
 (pinned with `taskset -c CPUS` when --cpu is given). Afterwards, per entry: eval/success at fixed
-fractions of the budget (mean and min-max over seeds), wall time, critic/accuracy and
+fractions of the env steps run (whole epochs, so at least the budget; mean and min-max over seeds), wall time, critic/accuracy and
 critic/erank_phi / critic/erank_psi at the end, and a random-policy baseline measured the same
 way as eval/success (uniform actions on the eval wrapper, any step within the threshold).
 Figures: eval/success against env steps and against wall seconds, mean and min-max band over seeds.
@@ -148,6 +148,7 @@ def main() -> None:
         cmd = command(args, env, config, steps, flags, run_dir)
         subprocess.run(cmd, cwd=ROOT, check=True)
         runs = seed_rows(run_dir)
+        planned = max(r["env_steps"] for rows in runs for r in rows)  # whole epochs: >= the budget
         baseline = subprocess.run((["taskset", "-c", args.cpu] if args.cpu else []) + [args.python, "-c", RANDOM_BASELINE, env,
                                   str(episode_length(config))], cwd=ROOT, check=True, capture_output=True,
                                   text=True).stdout.strip().splitlines()[-1]
@@ -155,11 +156,11 @@ def main() -> None:
             "env": env, "config": config or "crlx + env defaults", "budget": steps, "seeds": len(runs),
             "command": " ".join(cmd[cmd.index("-m"):]), "date": str(datetime.date.today()),
             "random": float(baseline),
-            "success": [band([at(rows, "eval/success", m * steps) for rows in runs]) for m in MARKS],
-            "wall_s": band([at(rows, "perf/wall_s", steps) for rows in runs]),
-            "accuracy": band([at(rows, "critic/accuracy", steps) for rows in runs]),
-            "erank": f"{band([at(r, 'critic/erank_phi', steps) for r in runs])} / "
-                     f"{band([at(r, 'critic/erank_psi', steps) for r in runs])}",
+            "success": [band([at(rows, "eval/success", m * planned) for rows in runs]) for m in MARKS],
+            "wall_s": band([at(rows, "perf/wall_s", planned) for rows in runs]),
+            "accuracy": band([at(rows, "critic/accuracy", planned) for rows in runs]),
+            "erank": f"{band([at(r, 'critic/erank_phi', planned) for r in runs])} / "
+                     f"{band([at(r, 'critic/erank_psi', planned) for r in runs])}",
         }
         (figures / f"{args.tier}-{tag}.json").write_text(json.dumps(result, indent=1))
         plot(tag, runs, figures / f"{args.tier}-{tag}.png")
