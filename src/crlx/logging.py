@@ -72,7 +72,7 @@ class RunLogger:
             self.history = [row for row in rows if row["env_steps"] <= resume_at]
             metrics_path.write_text("".join(json.dumps(row) + "\n" for row in self.history))
         self._metrics = metrics_path.open("a")
-        self._bar = None
+        self._bar, self._summary = None, {}
         if cfg.log.progress and progress:
             done = resume_at or 0
             self._bar = tqdm(
@@ -115,10 +115,12 @@ class RunLogger:
         self._wandb.log({key: media}, step=int(step))
 
     def advance(self, env_steps: int, summary: dict[str, Any]) -> None:
+        """Move the bar by env_steps; its postfix shows `summary` over the values shown before."""
         if self._bar is None:
             return
         self._bar.update(env_steps)
-        shown = {k.split("/", 1)[1]: f"{float(v):.3g}" for k, v in summary.items() if math.isfinite(float(v))}
+        self._summary.update(summary)
+        shown = {k.split("/", 1)[1]: f"{float(v):.3g}" for k, v in self._summary.items() if math.isfinite(float(v))}
         self._bar.set_postfix(shown, refresh=True)
 
     def close(self, exit_code: int = 0) -> None:

@@ -216,7 +216,7 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
         # training starts before the evaluation program compiles; its row is logged first
         initial_actor = None if resume_at is not None else jax.tree.map(jnp.copy, ts.actor_params)
         status(f"training (the initial policy is evaluated with {cfg.num_eval_envs} envs after the first epoch)")
-        start, last_success = time.perf_counter(), np.nan
+        start = time.perf_counter()
         for index in range(first_epoch, cfg.num_epochs):
             t0 = time.perf_counter()
             ts, metrics = epoch(ts)
@@ -233,10 +233,9 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
                 "perf/epoch_s": seconds,
                 "perf/wall_s": time.perf_counter() - start,
             }
-            # the bar moves as soon as the epoch ends (postfix: the last eval/success, this epoch's
-            # critic/accuracy); this epoch's eval/success replaces the last one after the evaluation
-            loggers[0].advance(cfg.env_steps_per_epoch, {"eval/success": last_success,
-                                                         "critic/accuracy": per_seed[0].get("critic/accuracy", np.nan)})
+            # the bar moves as soon as the epoch ends (postfix: this epoch's critic/accuracy beside the
+            # last eval/success); this epoch's eval/success replaces the last one after the evaluation
+            loggers[0].advance(cfg.env_steps_per_epoch, {"critic/accuracy": per_seed[0].get("critic/accuracy", np.nan)})
             if initial_actor is not None:
                 log_eval(0, [{"perf/prefill_s": prefill_s, "perf/compile_s": compile_s}] * len(loggers), initial_actor)
                 initial_actor = None
@@ -252,7 +251,6 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
                         with_buffer=cfg.checkpoint.buffer,
                         keep=cfg.checkpoint.keep,
                     )
-            last_success = rows[0]["eval/success"]
             loggers[0].advance(0, {k: rows[0][k] for k in ("eval/success", "critic/accuracy")})
         final_keys = seeds.fold_in(eval_key, cfg.planned_env_steps)
         for i, logger in enumerate(loggers):
