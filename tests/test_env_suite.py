@@ -17,21 +17,20 @@ from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.maze import Maze
 from crlx.envs.pusher import BLOCK, TIP
 from crlx.preflight import prepare
-from tests.conftest import ROOT, env_option_default, tiny_config
+from tests.conftest import ROOT, ci_subset, env_option_default, tiny_config
 
 PURE_JAX = {name for name in ENVS if env_option_default(name, "backend") == "jax"}
 """envs simulated in plain JAX by default (read from the factory, so collecting builds no env)"""
-UNMARKED_TRAINING = PURE_JAX | {"mw_push_back"}
-"""envs whose tiny training run is not marked slow: the pure-JAX ones (seconds) and one Meta-World
-task, so the Meta-World CI run (`-m "metaworld and not slow"`) trains one port end to end"""
+CI_TRAINING = PURE_JAX | {"ant", "mw_push_back"}
+"""envs whose tiny training run CI runs: the pure-JAX ones (under a minute), one MJX walker on a
+brax scene and one Meta-World task, so the Meta-World CI run (`-m "metaworld and not slow"`) trains
+one port end to end; the other envs' runs (2-5 CPU minutes each) run with `--exhaustive`"""
 EVAL_KEYS = {"eval/success", "eval/time_near_goal", "eval/final_dist", "eval/min_dist"}
 
 pytestmark = pytest.mark.filterwarnings("ignore:Accessing .* directly from .Data. is deprecated:DeprecationWarning")
 
 
-@pytest.mark.parametrize(
-    "name", [n if n in UNMARKED_TRAINING else pytest.param(n, marks=pytest.mark.slow) for n in sorted(ENVS)]
-)
+@pytest.mark.parametrize("name", ci_subset(sorted(ENVS), CI_TRAINING))
 def test_tiny_crl_run_completes_with_eval_metrics(name, tmp_path):
     """Default env settings (only the episode is shortened to keep the CPU test small)."""
     result = crlx.train(tiny_config(tmp_path, env=name, episode_length=10))

@@ -24,6 +24,7 @@ from crlx.envs.base import GoalEnv
 from crlx.envs.grid_maze import GridMaze
 from crlx.envs.humanoid import STAND_HEIGHT
 from crlx.envs.pusher import BLOCK
+from tests.conftest import EXHAUSTIVE_ONLY, ci_subset
 
 ENV_NAMES = sorted(set(ENVS) - set(MW_ENVS))
 """the Meta-World ports have their own contract and fidelity tests (test_metaworld.py)"""
@@ -62,7 +63,7 @@ def build_rollout(name: str) -> Rollout:
     return Rollout(name, env, wrapped.observation_size, states)
 
 
-@pytest.fixture(params=ENV_NAMES)
+@pytest.fixture(params=ci_subset(ENV_NAMES, set(ENV_NAMES) - EXHAUSTIVE_ONLY))
 def rollout(request) -> Rollout:
     return build_rollout(request.param)
 

@@ -23,6 +23,7 @@ from crlx.envs.metaworld.scene import bodies_in_model_order, farthest_points, fo
 from crlx.envs.metaworld.task import quat_xyzw_from_matrix, rotate_xyzw
 from crlx.envs.metaworld.tool_tasks import StickPull
 from crlx.preflight import prepare
+from tests.conftest import MW_CI_TASKS, ci_subset
 
 NUM_LAYOUTS = 20
 OPEN_LOOP_STEPS = 100
@@ -210,7 +211,7 @@ def expert_run(name: str):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", MW_NAMES)
+@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
 def test_jitted_batched_reset_draws_a_fresh_valid_layout_per_env(name):
     env = port(name).env
     state = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.PRNGKey(0), 4))
@@ -223,7 +224,8 @@ def test_jitted_batched_reset_draws_a_fresh_valid_layout_per_env(name):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", ["mw_faucet_close", "mw_handle_press_side", "mw_window_close", "mw_peg_unplug_side", "mw_shelf_place"])
+@pytest.mark.parametrize("name", ci_subset(["mw_faucet_close", "mw_handle_press_side", "mw_window_close", "mw_peg_unplug_side", "mw_shelf_place"],
+                                           MW_CI_TASKS))
 def test_reset_moves_bodies_as_kinematics_of_the_moved_model_would(name):
     """reset_to shifts the subtrees of the bodies a task moves instead of running kinematics on a
     per-env model; both must give the same positions."""
@@ -240,7 +242,7 @@ def test_reset_moves_bodies_as_kinematics_of_the_moved_model_would(name):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", MW_NAMES)
+@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
 def test_scene_fields_redraw_each_envs_scene_in_cpu_mujoco(name):
     """The renderer's placement of the scene fields (qpos, mocap, the episode's body_pos) puts
     every body where the port has it, moved bodies included."""
@@ -274,7 +276,7 @@ def test_rollout_video_of_a_task_that_moves_a_body(tmp_path):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", MW_NAMES)
+@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
 def test_reset_observation_equals_metaworld(name):
     from crlx.envs.metaworld.oracle import reset_deviation
 
@@ -283,7 +285,7 @@ def test_reset_observation_equals_metaworld(name):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", MW_NAMES)
+@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
 def test_expert_actions_replayed_open_loop_track_metaworld(name):
     """Meta-World's expert actions from the same layouts: objects stay within 5 mm for 100 steps."""
     from crlx.envs.metaworld.oracle import open_loop_deviation
@@ -309,7 +311,7 @@ def test_stick_pull_success_is_metaworlds_at_every_step_of_its_experts_episodes(
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", MW_NAMES)
+@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
 def test_expert_closed_loop_success_reaches_90_percent_of_metaworlds(name):
     """Meta-World's scripted policy acting on the port's observations succeeds on at least 90% as
     many of the 20 layouts as in Meta-World (success at some step of the 500)."""
