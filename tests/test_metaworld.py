@@ -44,6 +44,8 @@ RESET_GUARD = {"mw_handle_press_side": 2e-3}
 """handle-press-side: on one of the 20 layouts Meta-World's arm settles against the moved box
 (hand 1.4 mm off ours, which settles once with the box unmoved)"""
 MW_NAMES = [env_name(task) for task in TASKS]
+MW_PARAMS = ci_subset(MW_NAMES, MW_CI_TASKS)
+"""the per-task tests' parameters: CI runs MW_CI_TASKS, `--exhaustive` all twelve"""
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -211,7 +213,7 @@ def expert_run(name: str):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
+@pytest.mark.parametrize("name", MW_PARAMS)
 def test_jitted_batched_reset_draws_a_fresh_valid_layout_per_env(name):
     env = port(name).env
     state = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.PRNGKey(0), 4))
@@ -242,7 +244,7 @@ def test_reset_moves_bodies_as_kinematics_of_the_moved_model_would(name):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
+@pytest.mark.parametrize("name", MW_PARAMS)
 def test_scene_fields_redraw_each_envs_scene_in_cpu_mujoco(name):
     """The renderer's placement of the scene fields (qpos, mocap, the episode's body_pos) puts
     every body where the port has it, moved bodies included."""
@@ -276,7 +278,7 @@ def test_rollout_video_of_a_task_that_moves_a_body(tmp_path):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
+@pytest.mark.parametrize("name", MW_PARAMS)
 def test_reset_observation_equals_metaworld(name):
     from crlx.envs.metaworld.oracle import reset_deviation
 
@@ -285,7 +287,7 @@ def test_reset_observation_equals_metaworld(name):
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
+@pytest.mark.parametrize("name", MW_PARAMS)
 def test_expert_actions_replayed_open_loop_track_metaworld(name):
     """Meta-World's expert actions from the same layouts: objects stay within 5 mm for 100 steps."""
     from crlx.envs.metaworld.oracle import open_loop_deviation
@@ -311,7 +313,7 @@ def test_stick_pull_success_is_metaworlds_at_every_step_of_its_experts_episodes(
 
 
 @pytest.mark.metaworld
-@pytest.mark.parametrize("name", ci_subset(MW_NAMES, MW_CI_TASKS))
+@pytest.mark.parametrize("name", MW_PARAMS)
 def test_expert_closed_loop_success_reaches_90_percent_of_metaworlds(name):
     """Meta-World's scripted policy acting on the port's observations succeeds on at least 90% as
     many of the 20 layouts as in Meta-World (success at some step of the 500)."""
