@@ -13,9 +13,9 @@ import pytest
 import crlx
 from crlx.envs import ENVS, LAYOUTS, make_env, wrap_for_eval
 from crlx.envs.ant_light import add_free_body
-from crlx.envs.humanoid import STAND_HEIGHT
+from crlx.envs.humanoid_light import STAND_HEIGHT
 from crlx.envs.maze import Maze
-from crlx.envs.pusher import BLOCK, TIP
+from crlx.envs.planar_pusher import BLOCK, TIP
 from crlx.preflight import prepare
 from tests.conftest import ROOT, ci_subset, env_option_default, tiny_config
 
@@ -191,9 +191,9 @@ def final_success(name: str, policy, num_envs: int = 16) -> tuple[float, float]:
 def test_scripted_pusher_arm_reaches_and_pushes():
     """IK reaching solves pusher_reacher; a go-around-and-push script solves many pusher_easy
     episodes; standing still solves none."""
-    reach, idle = final_success("pusher_reacher", pusher_toward)
+    reach, idle = final_success("planar_pusher_reacher", pusher_toward)
     assert reach >= 0.9 and idle == 0.0, (reach, idle)
-    push, idle = final_success("pusher_easy", pusher_push)
+    push, idle = final_success("planar_pusher_easy", pusher_push)
     assert push >= 0.3 and idle == 0.0, (push, idle)
 
 
@@ -202,7 +202,7 @@ def test_humanoid_topples_sooner_under_random_torques():
     """With zero torques it settles at STAND_HEIGHT and stays up for 50+ steps (0.75 s) before
     the start noise tips it over; random torques topple it sooner. Every fall ends the episode
     (torso z below healthy_z_range) well before the 200-step limit."""
-    env = make_env("humanoid", episode_length=200)
+    env = make_env("humanoid_light", episode_length=200)
     wrapped = wrap_for_eval(env)
     num_envs = 8
 

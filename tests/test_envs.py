@@ -22,8 +22,8 @@ from crlx.envs import ENVS, MW_ENVS, make_env, wrap_for_eval, wrap_for_training
 from crlx.envs.assets import asset_path
 from crlx.envs.base import GoalEnv
 from crlx.envs.grid_maze import GridMaze
-from crlx.envs.humanoid import STAND_HEIGHT
-from crlx.envs.pusher import BLOCK
+from crlx.envs.humanoid_light import STAND_HEIGHT
+from crlx.envs.planar_pusher import BLOCK
 from tests.conftest import EXHAUSTIVE_ONLY, ci_subset
 
 ENV_NAMES = sorted(set(ENVS) - set(MW_ENVS))
@@ -144,23 +144,35 @@ def test_goal_distribution(rollout: Rollout):
         np.testing.assert_allclose(np.linalg.norm(ball - first.obs[:, :2], axis=-1), env.ball_distance, atol=0.15)
     elif rollout.name == "cheetah":  # JaxGCRL's fixed goal x
         np.testing.assert_allclose(radius, env.goal_x)
-    elif rollout.name == "humanoid":  # xy goal_min..goal_max from the start, z the standing height
+    elif rollout.name == "humanoid":  # JaxGCRL's goal: 1-5 m from the origin at z 1.25 (jaxgcrl/envs/humanoid.py)
+        goal = rollout.states[0].info["goal"]
+        reach = np.linalg.norm(goal[:, :2], axis=-1)
+        assert ((reach >= 1.0 - 1e-5) & (reach <= 5.0 + 1e-5)).all(), reach
+        np.testing.assert_allclose(goal[:, 2], 1.25)
+    elif rollout.name == "humanoid_light":  # xy goal_min..goal_max from the start, z the standing height
         first = rollout.states[0]
         reach = np.linalg.norm(first.info["goal"][:, :2] - first.obs[:, :2], axis=-1)
         assert ((reach >= env.goal_min - 0.05) & (reach <= env.goal_max + 0.05)).all(), reach
         np.testing.assert_allclose(first.info["goal"][:, 2], STAND_HEIGHT)
-    elif rollout.name.startswith("pusher"):  # blocks in front of the base; goals per task
+    elif rollout.name.startswith("planar_pusher"):  # blocks in front of the base; goals per task
         first = rollout.states[0]
         block, goal = first.obs[:, BLOCK : BLOCK + 2], first.info["goal"]
         assert (block[:, 0] > 0.1).all()
-        if rollout.name == "pusher_easy":
+        if rollout.name == "planar_pusher_easy":
             offset = np.linalg.norm(goal - block, axis=-1)
             assert ((offset >= env.goal_min - 1e-5) & (offset <= env.goal_max + 1e-5)).all()
-        elif rollout.name == "pusher_hard":
+        elif rollout.name == "planar_pusher_hard":
             assert (np.linalg.norm(goal - block, axis=-1) >= env.MIN_SEPARATION).all()
             assert ((radius >= 0.2 - 1e-5) & (radius <= 0.5 + 1e-5)).all()
         else:
             assert ((radius >= env.goal_min_radius - 1e-5) & (radius <= env.goal_max_radius + 1e-5)).all()
+    elif rollout.name.startswith("pusher"):  # JaxGCRL's goal offsets (y, x) from the marker's rest (0.45, -0.05)
+        goal = rollout.states[0].info["goal"]
+        low, high = {"pusher_easy": ((-0.55, -0.2), (-0.25, 0.2)), "pusher_hard": ((-0.65, -0.55), (0.35, 0.45)),
+                     "pusher_reacher": ((-0.3, -0.2), (0.0, 0.2))}[rollout.name]  # jaxgcrl/envs/pusher.py
+        offset = goal[:, [1, 0]] - np.array([-0.05, 0.45])
+        assert ((offset >= np.array(low) - 1e-5) & (offset <= np.array(high) + 1e-5)).all(), offset
+        np.testing.assert_allclose(goal[:, 2], -0.323, atol=1e-6)
     elif hasattr(env, "maze"):  # goals in goal cells, starts in start cells
         maze = env.maze
         for state in rollout.states:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import warnings
 
+import brax.base
 import brax.envs
 import jax
 import jax.numpy as jnp
@@ -35,6 +36,9 @@ JAXGCRL_SIZES = {
     "cheetah": (18, (0,), 19),  # jaxgcrl/envs/half_cheetah.py: state_dim 18, goal_indices [0]
     "simple_u_maze": (4, (0, 1), 6),  # jaxgcrl/envs/simple_maze.py: state_dim 4, goal_indices [0, 1]
     "ant_u_maze": (29, (0, 1), 31),  # jaxgcrl/envs/ant_maze.py: state_dim 29, goal_indices [0, 1]
+    "pusher_easy": (20, (10, 11, 12), 23),  # jaxgcrl/envs/pusher.py Pusher: state_dim 20, goal_indices [10, 11, 12]
+    "pusher_hard": (20, (10, 11, 12), 23),  # jaxgcrl/envs/pusher.py Pusher(kind="hard")
+    "pusher_reacher": (17, (14, 15, 16), 20),  # jaxgcrl/envs/pusher.py PusherReacher: state_dim 17, [14, 15, 16]
 }
 """JaxGCRL's numbers, read from the jaxgcrl 0.2.8 source files named in the comments"""
 
@@ -42,6 +46,7 @@ PARITY = {
     # env: (brax env name, backend, {steps: (atol on qpos, atol on qvel) over the first `steps` steps})
     "ant": ("ant", "spring", {50: (1e-4, 1e-3), 100: (2e-2, 0.5)}),  # measured 5e-6, 1.2e-4; 5.5e-3, 0.18
     "reacher": ("reacher", "generalized", {100: (1e-6, 1e-6)}),  # measured 0 (bit-identical)
+    "pusher_easy": ("pusher", "generalized", {100: (1e-6, 1e-6)}),  # measured 0 (bit-identical)
 }
 """the oracle per env: brax's env on the same scene, on JaxGCRL's default backend. The ant's
 contacts amplify float32 round-off (first difference 3e-8 at step 3), hence the looser bound
@@ -116,3 +121,26 @@ def test_physics_follows_brax_env_on_the_same_scene(name):
     for steps, (q_atol, qd_atol) in PARITY[name][2].items():
         np.testing.assert_allclose(q[: steps + 1], q_oracle[: steps + 1], atol=q_atol, err_msg=f"qpos, {steps} steps")
         np.testing.assert_allclose(qd[: steps + 1], qd_oracle[: steps + 1], atol=qd_atol, err_msg=f"qvel, {steps} steps")
+
+
+def jaxgcrl_pusher_obs(env, pipeline_state, reacher: bool) -> jax.Array:
+    """JaxGCRL's pusher observation written with brax's own API: link centres of mass x_i."""
+    x_i = pipeline_state.x.vmap().do(brax.base.Transform.create(pos=env.sys.link.inertia.transform.pos))
+    tip, obj, goal = (x_i.pos[env.sys.link_names.index(n)] for n in ("r_wrist_flex_link", "object", "goal"))
+    q, qd = pipeline_state.q[:7], pipeline_state.qd[:7]
+    parts = [q, qd, tip] if reacher else [q, tip, obj, qd]
+    return jnp.concatenate(parts + [goal])
+
+
+@pytest.mark.parametrize("name", ["pusher_easy", "pusher_reacher"])
+def test_pusher_observation_is_jaxgcrl_layout(name):
+    env = make_env(name)
+
+    @jax.jit
+    def obs_pair(key):
+        state = env.reset(key)
+        state = env.step(state, jnp.ones(env.action_size))
+        return state.obs, jaxgcrl_pusher_obs(env, state.pipeline_state, name == "pusher_reacher")
+
+    ours, theirs = obs_pair(jax.random.PRNGKey(1))
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)

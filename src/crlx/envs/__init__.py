@@ -16,10 +16,12 @@ from crlx.envs.arm import ARM_TASKS
 from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
 from crlx.envs.cheetah import Cheetah
 from crlx.envs.humanoid import Humanoid
+from crlx.envs.humanoid_light import HumanoidLight
 from crlx.envs.ant_maze import AntMaze
 from crlx.envs.grid_maze import GRID_LAYOUTS
 from crlx.envs.maze import LAYOUTS, AntBallMaze, HumanoidMaze, PointMaze
 from crlx.envs.metaworld import MW_ENVS, SEQUENCES, MetaWorldNotInstalled, metaworld_available
+from crlx.envs.planar_pusher import PlanarPusherEasy, PlanarPusherHard, PlanarPusherReacher
 from crlx.envs.point_mass import PointMass
 from crlx.envs.pusher import PusherEasy, PusherHard, PusherReacher
 from crlx.envs.reacher import Reacher
@@ -45,6 +47,9 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     "pusher_easy": PusherEasy,
     "pusher_hard": PusherHard,
     "pusher_reacher": PusherReacher,
+    "planar_pusher_easy": PlanarPusherEasy,
+    "planar_pusher_hard": PlanarPusherHard,
+    "planar_pusher_reacher": PlanarPusherReacher,
     "ant": Ant,
     "ant_random_start": AntRandomStart,
     "ant_ball": AntBall,
@@ -54,6 +59,7 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     **{f"ant_{layout}_maze": with_layout(AntMaze, layout) for layout in GRID_LAYOUTS},
     "ant_ball_maze": AntBallMaze,
     "humanoid": Humanoid,
+    "humanoid_light": HumanoidLight,
     **{f"humanoid_{layout}_maze": with_layout(HumanoidMaze, layout) for layout in LAYOUTS},
     **ARM_TASKS,
     **MW_ENVS,

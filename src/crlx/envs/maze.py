@@ -15,7 +15,7 @@ point_<layout>_maze: state = position (x, y); action a in [-1, 1]^2 moves by max
 AntMaze: crlx's light ant (see crlx.envs.ant_light) among box walls 1 m high; cell size 4 m,
     threshold 0.5 m, 1000 steps; walls of a row are merged into one box per run of '#'. It is the
     base of ant_ball_maze and not registered itself.
-humanoid_<layout>_maze: the humanoid (see crlx.envs.humanoid) among the same walls; cell size
+humanoid_<layout>_maze: the humanoid (crlx's light humanoid, see crlx.envs.humanoid_light) among the same walls; cell size
     2 m, threshold 0.5 m on the torso xy, 1000 steps.
 ant_ball_maze: the U maze with a ball that starts 1 m ahead of the ant; the goal is the ball's xy.
 """
@@ -30,7 +30,7 @@ from brax.envs.base import State
 
 from crlx.envs.ant_light import BALL_RADIUS, AntBase, add_ball, add_wall
 from crlx.envs.base import EnvSpec, GoalEnv
-from crlx.envs.humanoid import HumanoidBase
+from crlx.envs.humanoid_light import HumanoidBase
 from crlx.envs.physics import check_positive
 
 LAYOUTS = {

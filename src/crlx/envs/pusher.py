@@ -1,145 +1,138 @@
-"""Planar pusher (MJCF scene `pusher.xml`): a three-link arm pushes a block across a table.
+"""JaxGCRL's pushers (jaxgcrl 0.2.8 jaxgcrl/envs/pusher.py) on brax's scene `brax/envs/assets/pusher.xml`.
 
-state (state_dim 24) = [cos q (3), sin q (3), qd (3), tip xy (2), block qpos (7: xyz,
-    quaternion wxyz), block qvel (6)]; q = shoulder, elbow, wrist angles, tip = fingertip xy (m)
-action = shoulder, elbow and wrist torque commands in [-1, 1] (motor gear 5)
-start: the arm points backward (shoulder ~ pi + U(-0.3, 0.3), elbow and wrist ~ U(-0.1, 0.1)),
-    so it never overlaps the block, which lies in front of the base (x > 0)
-reward = -dist; no termination (episodes end by time); dt = 0.05 s (timestep 0.01, n_frames 5);
-backend "mjx"
-
-Tasks (angles are measured from +x, the direction in front of the base):
-pusher_easy     block at (0.3, 0) + U(-0.05, 0.05)^2; goal = block + U(0.1, 0.2) m in a direction
-                within 90 degrees of +x; goal = block xy, threshold 0.1 m, 100 steps
-pusher_hard     block anywhere at radius U(0.25, 0.4) and angle U(-60, 60) degrees; goal anywhere
-                at radius U(0.2, 0.5) and angle U(-90, 90) degrees, at least 0.15 m from the block
-                (the first of 8 draws that is); goal = block xy, threshold 0.1 m, 200 steps
-pusher_reacher  block as in pusher_hard; goal = fingertip xy anywhere at radius U(0.15, 0.5),
-                threshold 0.05 m, 100 steps
+scene: brax's pusher.xml unchanged: a 7-DoF arm (no gravity), a capsule "object" on slide joints
+    (y, x) and a collision-free "goal" marker on slide joints (y, x); qpos = arm (7) ++ object (2)
+    ++ goal (2). Positions below are centres of mass (brax link inertia frames), as JaxGCRL reads them.
+pusher_easy / pusher_hard:
+    state (state_dim 20) = arm q (7) ++ tip xyz (3) ++ object xyz (3) ++ arm qd (7)
+        tip = the centre of mass of link r_wrist_flex_link (JaxGCRL's choice: brax fuses tips_arm away)
+    goal_indices = (10, 11, 12): the object xyz; goal = the goal marker's xyz; obs = 23 values
+    start: arm at init_qpos, qvel U(-0.005, 0.005) (object and goal at rest); the object's slide
+        offsets (y, x) = (U(-0.3, -1e-6), U(-0.2, 0.2)), scaled by 0.17 / |object - goal| when the
+        offsets are closer than 0.17 to the goal's
+    goal offsets (y, x): easy (U(-0.3, -1e-6) - 0.25, U(-0.2, 0.2)); hard (U(-0.65, 0.35), U(-0.55, 0.45))
+    success: ||object - goal|| < 0.1 (3D: the marker sits 0.048 m below the object's centre)
+pusher_reacher (JaxGCRL's PusherReacher):
+    state (state_dim 17) = arm q (7) ++ arm qd (7) ++ tip xyz (3); goal_indices = (14, 15, 16)
+    start: object offsets (1, 1) (out of the way); goal offsets (U(-0.3, -1e-6), U(-0.2, 0.2))
+    success: ||tip - goal|| < 0.1
+action = 7 joint torques in [-1, 1] (gear 1; 20 on 'spring' / 'positional'); no termination
+dt = 0.05 s: 'generalized' (JaxGCRL's default) and 'mjx' timestep 0.01 x 5 frames,
+    'spring' / 'positional' 0.001 x 50; episodes of 1001 steps
+Differences, on purpose: a fresh goal every episode, also after auto-reset (JaxGCRL issue #53);
+success is measured on the state an action reaches (JaxGCRL measures it on the state before the
+step, one step late); reward = -dist (JaxGCRL: the success flag).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from brax import math
 from brax.envs.base import State
 
 from crlx.envs.base import EnvSpec
-from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
+from crlx.envs.brax_scene import JAXGCRL_EPISODE_LENGTH, PUSHER_SETTINGS, brax_scene_spec
+from crlx.envs.physics import BACKENDS, PhysicsGoalEnv, check_positive
 
-ARM_JOINTS = 3
-BLOCK_HALF = 0.035
-TIP, BLOCK = 9, 11
-"""state offsets of the fingertip xy and of the block qpos"""
-
-
-def polar(radius: jax.Array, angle: jax.Array) -> jax.Array:
-    """(...), (...) -> (..., 2): radius * (cos angle, sin angle)."""
-    return jnp.asarray(radius)[..., None] * jnp.stack([jnp.cos(angle), jnp.sin(angle)], axis=-1)
+ARM_DOF = 7
+MIN_OFFSET_GAP = 0.17
+"""the object's offsets are pushed out to this distance from the goal's (JaxGCRL's rule)"""
 
 
 class PusherBase(PhysicsGoalEnv):
-    """The shared arm and block; tasks override `place_block` and `sample_goal`."""
+    """brax's 7-DoF pusher arm, object and goal marker; tasks set the state layout and the draws."""
 
-    state_dim = 24
-    backends = ("mjx",)
-    """the block's box contacts need MJX; brax's other pipelines are not tested on this scene"""
+    backends = BACKENDS
 
     def __init__(self, name: str, episode_length: int, success_threshold: float, backend: str,
                  goal_space: str | None):
         check_positive(name, episode_length=episode_length, success_threshold=success_threshold)
         self.spec = EnvSpec(episode_length=episode_length, success_threshold=success_threshold, backend=backend)
-        super().__init__("pusher.xml", backend=backend, n_frames=5)
-        self._tip = self.geom_anchor("fingertip")  # a geom of the hand
+        super().__init__(brax_scene_spec("pusher.xml"), backend=backend, settings=PUSHER_SETTINGS)
+        self._links = jnp.array([self.sys.link_names.index(n) for n in ("r_wrist_flex_link", "object", "goal")])
         self.select_goal_space(goal_space)
 
-    def _state_vec(self, pipeline_state) -> jax.Array:
-        q, qd = pipeline_state.q, pipeline_state.qd
-        tip = self.world_position(pipeline_state, self._tip)[:2]
-        arm = q[:ARM_JOINTS]
-        return jnp.concatenate([jnp.cos(arm), jnp.sin(arm), qd[:ARM_JOINTS], tip, q[ARM_JOINTS:], qd[ARM_JOINTS:]])
+    def centres(self, pipeline_state) -> jax.Array:
+        """(3, 3) centres of mass of the tip link, the object and the goal marker (world xyz)."""
+        frames = pipeline_state.x.take(self._links)
+        offsets = self.sys.link.inertia.transform.pos[self._links]
+        return frames.pos + jax.vmap(math.rotate)(offsets, frames.rot)
 
-    def place_block(self, rng: jax.Array) -> jax.Array:
-        """Block xy at the start of an episode."""
-        raise NotImplementedError
-
-    def sample_goal(self, rng: jax.Array, block_xy: jax.Array) -> jax.Array:
+    def offsets(self, rng: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(object, goal) slide offsets (2,) each, in the scene's joint order (y, x)."""
         raise NotImplementedError
 
     def reset(self, rng: jax.Array) -> State:
-        shoulder_rng, joints_rng, block_rng, goal_rng = jax.random.split(rng, 4)
-        shoulder = jnp.pi + jax.random.uniform(shoulder_rng, (1,), minval=-0.3, maxval=0.3)
-        joints = jax.random.uniform(joints_rng, (2,), minval=-0.1, maxval=0.1)
-        block_xy = self.place_block(block_rng)
-        block = jnp.concatenate([block_xy, jnp.array([BLOCK_HALF, 1.0, 0.0, 0.0, 0.0])])
-        q = jnp.concatenate([shoulder, joints, block])
-        pipeline_state = self.pipeline_init(q, jnp.zeros((self.sys.qd_size(),)))
-        goal = self.sample_goal(goal_rng, block_xy)
-        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
+        offsets_rng, qd_rng = jax.random.split(rng)
+        obj, goal = self.offsets(offsets_rng)
+        q = self.sys.init_q.at[-4:].set(jnp.concatenate([obj, goal]))
+        qd = jax.random.uniform(qd_rng, (self.sys.qd_size(),), minval=-0.005, maxval=0.005).at[-4:].set(0.0)
+        pipeline_state = self.pipeline_init(q, qd)
+        return self.first_state(pipeline_state, self._state_vec(pipeline_state), self.centres(pipeline_state)[2])
 
 
-class PusherEasy(PusherBase):
-    """Push the block a short way outward or sideways."""
-
-    goal_indices = (BLOCK, BLOCK + 1)
-
-    def __init__(self, episode_length: int = 100, success_threshold: float = 0.1, backend: str = "mjx",
-                 goal_min: float = 0.1, goal_max: float = 0.2, goal_space: str | None = None):
-        check_positive("pusher_easy", goal_max=goal_max)
-        check_min_max("pusher_easy", "goal_min", goal_min, "goal_max", goal_max)
-        self.goal_min, self.goal_max = float(goal_min), float(goal_max)
-        super().__init__("pusher_easy", episode_length, success_threshold, backend, goal_space)
-
-    def place_block(self, rng: jax.Array) -> jax.Array:
-        return jnp.array([0.3, 0.0]) + jax.random.uniform(rng, (2,), minval=-0.05, maxval=0.05)
-
-    def sample_goal(self, rng: jax.Array, block_xy: jax.Array) -> jax.Array:
-        distance_rng, angle_rng = jax.random.split(rng)
-        distance = jax.random.uniform(distance_rng, (), minval=self.goal_min, maxval=self.goal_max)
-        angle = jax.random.uniform(angle_rng, (), minval=-jnp.pi / 2, maxval=jnp.pi / 2)
-        return block_xy + polar(distance, angle)
+def uniform(rng: jax.Array, low: tuple[float, float], high: tuple[float, float]) -> jax.Array:
+    """(2,) U(low, high) per entry."""
+    return jax.random.uniform(rng, (2,), minval=jnp.array(low), maxval=jnp.array(high))
 
 
-class PusherHard(PusherBase):
-    """Push the block from anywhere in front of the arm to anywhere in front of it."""
+class Pusher(PusherBase):
+    """Push the object to the goal marker; `kind` "easy" or "hard" sets where the goal is drawn."""
 
-    goal_indices = (BLOCK, BLOCK + 1)
-    MIN_SEPARATION = 0.15
-    """the goal is drawn again (up to 8 draws) until it lies this far from the block"""
+    state_dim = 20
+    goal_indices = (10, 11, 12)
+    GOAL_RANGES = {"easy": ((-0.55, -0.2), (-0.25, 0.2)), "hard": ((-0.65, -0.55), (0.35, 0.45))}
+    """kind: (low, high) of the goal's slide offsets (y, x)"""
 
-    def __init__(self, episode_length: int = 200, success_threshold: float = 0.1, backend: str = "mjx",
-                 goal_space: str | None = None):
-        super().__init__("pusher_hard", episode_length, success_threshold, backend, goal_space)
+    def __init__(self, kind: str, episode_length: int = JAXGCRL_EPISODE_LENGTH, success_threshold: float = 0.1,
+                 backend: str = "generalized", goal_space: str | None = None):
+        if kind not in self.GOAL_RANGES:
+            raise ValueError(f"pusher: kind must be one of {sorted(self.GOAL_RANGES)}, got {kind!r}")
+        self.kind = kind
+        super().__init__(f"pusher_{kind}", episode_length, success_threshold, backend, goal_space)
 
-    def place_block(self, rng: jax.Array) -> jax.Array:
-        radius_rng, angle_rng = jax.random.split(rng)
-        radius = jax.random.uniform(radius_rng, (), minval=0.25, maxval=0.4)
-        return polar(radius, jax.random.uniform(angle_rng, (), minval=-jnp.pi / 3, maxval=jnp.pi / 3))
+    def _state_vec(self, pipeline_state) -> jax.Array:
+        tip, obj, _ = self.centres(pipeline_state)
+        return jnp.concatenate([pipeline_state.q[:ARM_DOF], tip, obj, pipeline_state.qd[:ARM_DOF]])
 
-    def sample_goal(self, rng: jax.Array, block_xy: jax.Array) -> jax.Array:
-        radius_rng, angle_rng = jax.random.split(rng)
-        radius = jax.random.uniform(radius_rng, (8,), minval=0.2, maxval=0.5)
-        candidates = polar(radius, jax.random.uniform(angle_rng, (8,), minval=-jnp.pi / 2, maxval=jnp.pi / 2))
-        far = jnp.linalg.norm(candidates - block_xy, axis=-1) >= self.MIN_SEPARATION  # (8,)
-        return candidates[jnp.argmax(far)]  # the first far draw (or the first, if none is)
+    def offsets(self, rng: jax.Array) -> tuple[jax.Array, jax.Array]:
+        obj_rng, goal_rng = jax.random.split(rng)
+        obj = uniform(obj_rng, (-0.3, -0.2), (-1e-6, 0.2))
+        goal = uniform(goal_rng, *self.GOAL_RANGES[self.kind])
+        gap = jnp.linalg.norm(obj - goal)
+        return obj * jnp.where(gap < MIN_OFFSET_GAP, MIN_OFFSET_GAP / gap, 1.0), goal
 
 
-class PusherReacher(PusherHard):
-    """Reach with the pusher arm: the fingertip to a goal point, the block is an obstacle."""
+class PusherEasy(Pusher):
+    """JaxGCRL's pusher_easy: the goal's offsets (y, x) in (-0.55, -0.25) x (-0.2, 0.2), past the object's."""
 
-    goal_indices = (TIP, TIP + 1)
+    def __init__(self, episode_length: int = JAXGCRL_EPISODE_LENGTH, success_threshold: float = 0.1,
+                 backend: str = "generalized", goal_space: str | None = None):
+        super().__init__("easy", episode_length, success_threshold, backend, goal_space)
 
-    def __init__(self, episode_length: int = 100, success_threshold: float = 0.05, backend: str = "mjx",
-                 goal_min_radius: float = 0.15, goal_max_radius: float = 0.5, goal_space: str | None = None):
-        check_min_max("pusher_reacher", "goal_min_radius", goal_min_radius, "goal_max_radius", goal_max_radius)
-        if not 0.0 < goal_max_radius <= 0.55:
-            raise ValueError(f"pusher_reacher: goal_max_radius must be in (0, 0.55] (the arm's reach), "
-                             f"got {goal_max_radius}")
-        self.goal_min_radius, self.goal_max_radius = float(goal_min_radius), float(goal_max_radius)
-        PusherBase.__init__(self, "pusher_reacher", episode_length, success_threshold, backend, goal_space)
 
-    def sample_goal(self, rng: jax.Array, block_xy: jax.Array) -> jax.Array:
-        radius_rng, angle_rng = jax.random.split(rng)
-        # uniform over the annulus: radius^2 is uniform
-        r2 = jax.random.uniform(radius_rng, (), minval=self.goal_min_radius**2, maxval=self.goal_max_radius**2)
-        return polar(jnp.sqrt(r2), jax.random.uniform(angle_rng, (), minval=-jnp.pi, maxval=jnp.pi))
+class PusherHard(Pusher):
+    """JaxGCRL's pusher_hard: the goal's offsets (y, x) anywhere in (-0.65, 0.35) x (-0.55, 0.45)."""
+
+    def __init__(self, episode_length: int = JAXGCRL_EPISODE_LENGTH, success_threshold: float = 0.1,
+                 backend: str = "generalized", goal_space: str | None = None):
+        super().__init__("hard", episode_length, success_threshold, backend, goal_space)
+
+
+class PusherReacher(PusherBase):
+    """JaxGCRL's pusher_reacher: the arm's tip to the goal marker; the object is parked out of reach."""
+
+    state_dim = 17
+    goal_indices = (14, 15, 16)
+
+    def __init__(self, episode_length: int = JAXGCRL_EPISODE_LENGTH, success_threshold: float = 0.1,
+                 backend: str = "generalized", goal_space: str | None = None):
+        super().__init__("pusher_reacher", episode_length, success_threshold, backend, goal_space)
+
+    def _state_vec(self, pipeline_state) -> jax.Array:
+        tip = self.centres(pipeline_state)[0]
+        return jnp.concatenate([pipeline_state.q[:ARM_DOF], pipeline_state.qd[:ARM_DOF], tip])
+
+    def offsets(self, rng: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return jnp.ones(2), uniform(rng, (-0.3, -0.2), (-1e-6, 0.2))

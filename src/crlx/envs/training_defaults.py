@@ -35,7 +35,7 @@ RULES: tuple[tuple[str, dict, str], ...] = (
      "JaxGCRL's sphere mazes: crlx's defaults; a shorter prefill (cheap physics, long episodes)"),
     ("arm_*", {"buffer": {"max_replay_size": 4000, "min_replay_size": 200}},
      "100-200-step episodes: a buffer of 20-40 episodes per env"),
-    ("pusher_*", {"buffer": {"max_replay_size": 4000, "min_replay_size": 200}},
+    ("planar_pusher_*", {"buffer": {"max_replay_size": 4000, "min_replay_size": 200}},
      "100-200-step episodes: a buffer of 20-40 episodes per env"),
     ("mw_*", {"num_envs": 128, "num_eval_envs": 64, "total_env_steps": 5_000_000,
               "buffer": {"max_replay_size": 5000, "min_replay_size": 500}},
