@@ -48,7 +48,7 @@ def goal_text(name: str) -> str:
         return GOALS[name]
     if name in MW_ENVS:
         return "the point Meta-World's success rule measures (docs/METAWORLD.md)"
-    walker, layout = name.removesuffix("_maze").split("_", 1)  # e.g. "humanoid", "big"
+    walker, layout = name.removesuffix("_maze").rsplit("_", 1)  # e.g. "humanoid_light", "big"
     return f"{'position' if walker in ('point', 'simple') else 'torso'} xy in a goal cell ({layout} maze)"
 
 

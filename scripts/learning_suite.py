@@ -38,8 +38,8 @@ TIERS = {
         ("point_hardest_maze", None, 2_000_000, ()),
         ("simple_u_maze", None, 1_000_000, CPU_SIZE), ("reacher", "configs/cpu.yaml", 640_000, ()),
         ("pusher_easy", None, 1_000_000, CPU_SIZE), ("arm_reach", None, 1_000_000, CPU_SIZE),
-        ("arm_push_easy", None, 2_000_000, CPU_SIZE), ("ant", None, 3_000_000, CPU_SIZE),
-        ("ant_u_maze", None, 3_000_000, CPU_SIZE), ("humanoid", None, 3_000_000, CPU_SIZE),
+        ("arm_push_easy", None, 1_000_000, CPU_SIZE), ("ant", None, 3_000_000, CPU_SIZE),
+        ("ant_u_maze", None, 3_000_000, CPU_SIZE), ("humanoid", None, 500_000, CPU_SIZE),
         ("mw_reach", None, 1_000_000, CPU_SIZE), ("mw_push", None, 2_000_000, CPU_SIZE),
     ],
     "gpu": [

@@ -19,7 +19,8 @@ from crlx.envs.humanoid import Humanoid
 from crlx.envs.humanoid_light import HumanoidLight
 from crlx.envs.ant_maze import AntMaze
 from crlx.envs.grid_maze import GRID_LAYOUTS
-from crlx.envs.maze import LAYOUTS, AntBallMaze, HumanoidMaze, PointMaze
+from crlx.envs.humanoid_maze import HumanoidMaze
+from crlx.envs.maze import LAYOUTS, AntBallMaze, HumanoidLightMaze, PointMaze
 from crlx.envs.metaworld import MW_ENVS, SEQUENCES, MetaWorldNotInstalled, metaworld_available
 from crlx.envs.planar_pusher import PlanarPusherEasy, PlanarPusherHard, PlanarPusherReacher
 from crlx.envs.point_mass import PointMass
@@ -60,7 +61,8 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     "ant_ball_maze": AntBallMaze,
     "humanoid": Humanoid,
     "humanoid_light": HumanoidLight,
-    **{f"humanoid_{layout}_maze": with_layout(HumanoidMaze, layout) for layout in LAYOUTS},
+    **{f"humanoid_{layout}_maze": with_layout(HumanoidMaze, layout) for layout in GRID_LAYOUTS},
+    **{f"humanoid_light_{layout}_maze": with_layout(HumanoidLightMaze, layout) for layout in LAYOUTS},
     **ARM_TASKS,
     **MW_ENVS,
 }

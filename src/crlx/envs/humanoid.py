@@ -83,6 +83,10 @@ class Humanoid(TargetGoalEnv):
         self.reset_noise = float(reset_noise_scale)
         super().__init__(name, humanoid_scene(), HUMANOID_SETTINGS, episode_length, success_threshold, backend,
                          terminate_when_unhealthy, healthy_z_range, goal_space)
+        self.finish_init()
+
+    def finish_init(self) -> None:
+        """The observed inertias and state_dim, once the scene is built (also for crlx.envs.humanoid_maze)."""
         self._inertia = self._observed_inertia()
         links, nv = self.sys.num_links(), self.sys.qd_size()
         self.state_dim = self.sys.q_size() + nv + 10 * links + 6 * links + nv  # 26 + 25 + 120 + 72 + 25 = 268
@@ -134,12 +138,13 @@ class Humanoid(TargetGoalEnv):
         ])
 
     def reset(self, rng: jax.Array) -> State:
-        q_rng, qd_rng, goal_rng = jax.random.split(rng, 3)
+        q_rng, qd_rng, goal_rng, place_rng = jax.random.split(rng, 4)
         noise = self.reset_noise
         q = self.sys.init_q + jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-noise, maxval=noise)
         qd = jax.random.uniform(qd_rng, (self.sys.qd_size(),), minval=-noise, maxval=noise)
         goal = self.sample_goal(goal_rng)
-        pipeline_state = self.pipeline_init(q.at[-2:].set(goal[:2]), qd.at[-2:].set(0.0))
+        q = self.place(place_rng, q.at[-2:].set(goal[:2]), goal)
+        pipeline_state = self.pipeline_init(q, qd.at[-2:].set(0.0))
         return self.first_state(pipeline_state, self.observe(pipeline_state, jnp.zeros(self.action_size)), goal)
 
     def step(self, state: State, action: jax.Array) -> State:

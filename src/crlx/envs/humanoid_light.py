@@ -1,7 +1,7 @@
 """crlx's own light humanoid (MJCF scene `envs/humanoid.xml`): walk the torso to a goal point.
 
 JaxGCRL's `humanoid` (brax's humanoid.xml, a 271-value observation) is crlx.envs.humanoid;
-this compact body (a 50-value observation) is `humanoid_light` and the body of the humanoid mazes.
+this compact body (a 50-value observation) is `humanoid_light` and the body of the `humanoid_light_*_maze` envs.
 
 
 state (state_dim 47) = qpos (24: torso xyz, torso quaternion wxyz, 17 joint angles)

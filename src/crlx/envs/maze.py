@@ -1,4 +1,4 @@
-"""crlx's mazes from layout strings, for a point mass (pure JAX), the humanoid, and the light ant with a ball.
+"""crlx's mazes from layout strings, for a point mass (pure JAX), the light humanoid, and the light ant with a ball.
 
 (JaxGCRL's ant and simple mazes, on its own layouts, are crlx.envs.ant_maze and crlx.envs.simple_maze.)
 
@@ -15,7 +15,7 @@ point_<layout>_maze: state = position (x, y); action a in [-1, 1]^2 moves by max
 AntMaze: crlx's light ant (see crlx.envs.ant_light) among box walls 1 m high; cell size 4 m,
     threshold 0.5 m, 1000 steps; walls of a row are merged into one box per run of '#'. It is the
     base of ant_ball_maze and not registered itself.
-humanoid_<layout>_maze: the humanoid (crlx's light humanoid, see crlx.envs.humanoid_light) among the same walls; cell size
+humanoid_light_<layout>_maze: crlx's light humanoid (crlx.envs.humanoid_light) among the same walls; cell size
     2 m, threshold 0.5 m on the torso xy, 1000 steps.
 ant_ball_maze: the U maze with a ball that starts 1 m ahead of the ant; the goal is the ball's xy.
 """
@@ -258,8 +258,8 @@ class AntMaze(InMaze, AntBase):
                          goal_space, self.add_walls)
 
 
-class HumanoidMaze(InMaze, HumanoidBase):
-    """The humanoid in a maze: torso xy to a goal cell."""
+class HumanoidLightMaze(InMaze, HumanoidBase):
+    """crlx's light humanoid in a maze: torso xy to a goal cell (JaxGCRL's humanoid mazes: crlx.envs.humanoid_maze)."""
 
     goal_indices = (0, 1)
 
@@ -275,7 +275,7 @@ class HumanoidMaze(InMaze, HumanoidBase):
         healthy_z_range: tuple[float, float] = (1.0, 2.0),
         goal_space: str | None = None,
     ):
-        name = f"humanoid_{layout}_maze"
+        name = f"humanoid_light_{layout}_maze"
         self.setup_maze(name, layout, cell_size, jitter)
         super().__init__(name, episode_length, success_threshold, backend, terminate_when_unhealthy, healthy_z_range,
                          goal_space, self.add_walls)
