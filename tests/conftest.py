@@ -62,7 +62,7 @@ def preset(name: str, **changes) -> Config:
 
 EXHAUSTIVE_ONLY = frozenset({
     "humanoid_big_maze", "humanoid_hardest_maze", "humanoid_light_big_maze", "humanoid_light_hardest_maze",
-    "ant_big_maze", "ant_hardest_maze", "ant_ball_maze",
+    "ant_big_maze", "ant_hardest_maze", "ant_ball_maze", "ant_light_ball_maze",
     "simple_big_maze", "simple_hardest_maze", "pusher_hard", "pusher_reacher", "planar_pusher_hard",
     "humanoid_light", "arm_push_hard", "arm_binpick_hard",
 })

@@ -120,8 +120,8 @@ def test_free_body_extends_the_home_keyframe_with_its_own_pose():
     np.testing.assert_array_equal(model.key_qpos[0], spec.keys[0].qpos)
 
 
-def test_ant_ball_goal_spaces(tmp_path):
-    env = make_env("ant_ball", goal_space="ball_and_torso")
+def test_ant_light_ball_goal_spaces(tmp_path):
+    env = make_env("ant_light_ball", goal_space="ball_and_torso")
     assert env.goal_dim == 4
     state = jax.jit(env.reset)(jax.random.PRNGKey(0))
     goal = np.asarray(state.info["goal"])
@@ -130,7 +130,7 @@ def test_ant_ball_goal_spaces(tmp_path):
     s = np.asarray(state.obs[: env.state_dim])
     np.testing.assert_allclose(np.asarray(env.achieved_goal(s)), np.concatenate([s[env.ball_q : env.ball_q + 2], s[:2]]))
     with pytest.raises(ValueError, match=r"goal_space must be one of \['ball', 'ball_and_torso'\]"):
-        make_env("ant_ball", goal_space="torso")
+        make_env("ant_light_ball", goal_space="torso")
     with pytest.raises(crlx.ConfigError, match="goal_space"):
         prepare(crlx.Config(env="reacher", goal_space="nope"))
 

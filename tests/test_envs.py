@@ -137,7 +137,7 @@ def test_goal_distribution(rollout: Rollout):
         np.testing.assert_allclose(np.concatenate([s.info["goal"][:, 2] for s in rollout.states]), 0.01, atol=1e-6)
     elif rollout.name == "ant":
         np.testing.assert_allclose(radius, env.goal_distance, rtol=1e-5)
-    elif rollout.name == "ant_ball":  # goal_distance from the ball's start, ball_distance from the torso
+    elif rollout.name == "ant_light_ball":  # goal_distance from the ball's start, ball_distance from the torso
         first = rollout.states[0]
         ball = first.obs[:, list(env.goal_indices)]
         np.testing.assert_allclose(np.linalg.norm(first.info["goal"] - ball, axis=-1), env.goal_distance, rtol=1e-3)

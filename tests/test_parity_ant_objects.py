@@ -15,13 +15,15 @@ JaxGCRL's changes to the ant itself:
       40 for brax's 5), solimp (0.995, 0.995, 0.01) on every geom, contype 1 on the torso,
       written into brax's MjModel field by field (mj_setConst then updates the derived
       constants), independent of crlx's MjSpec edits. The walls are 4 m or more from the start:
-      the block must fall the 0.2 m to the floor and stay there.
-What remains is the extra bodies (their dofs enter brax's solver) and float32 round-off.
+      the block must fall the 0.2 m to the floor and stay there. The ant is compared over the
+      first 10 steps only (see PUSH_ATOL).
+What remains is the extra bodies (their dofs and contacts enter brax's solver) and float32 round-off.
 
 Observation: obs = ant qpos ++ ant qvel ++ object xy ++ target xy, computed here from brax's
-link positions by name. Sampling: goal and start ranges from 512 resets in the same jitted
-function. ant_ball_maze runs no physics: its walls and cells are literals, its draws are
-compared to JaxGCRL's draw (one key for the goal cell and the ball cell) computed here.
+link positions by name. Sampling: goal and start ranges from RESETS (ant_push: PUSH_RESETS)
+resets in the same jitted function, the first of them the rollout's start. ant_ball_maze runs
+no physics: its walls and cells are literals, its draws are compared to JaxGCRL's draw (one key
+for the goal cell and the ball cell) computed here.
 """
 
 from __future__ import annotations
@@ -53,10 +55,16 @@ JAXGCRL_SIZES = {
     # own success test (ball xy = obs[-4:-2], i.e. 29, 30); crlx's deliberate difference
     "ant_ball_maze": (31, (29, 30), 33),
 }
-BALL_ATOL = {50: (1e-5, 1e-4), STEPS: (1e-2, 0.3)}
-"""ant_ball, {steps: (atol on the ant's qpos, on its qvel)}; measured (CPU, float32) see the report"""
-PUSH_ATOL = {50: (1e-4, 1e-3), STEPS: (1e-2, 0.3)}
-"""ant_push, as BALL_ATOL"""
+BALL_ATOL = {50: (1e-4, 1e-3), STEPS: (2e-2, 0.5)}
+"""ant_ball's ant against brax's, {steps: (atol on qpos, atol on qvel) over the first `steps` steps};
+measured (CPU, float32, PRNGKey(0)) 6.4e-6, 7.5e-5 over 50 steps; 5.3e-5, 1.2e-3 over 100"""
+PUSH_ATOL = {10: (1e-4, 1e-3)}
+"""ant_push's ant against brax's, as BALL_ATOL; measured 2.8e-6, 4.9e-5 over 10 steps (the ant lands on its
+feet by step 5). Later the float32 round-off (first difference 1.5e-8 at step 1) grows about tenfold every
+5 steps through the heavy ant's stiff contacts until the two part (step 15 to 35 by the key); a converged
+solver (30 / 30 iterations in both) shows the same growth, so it is round-off, not a scene difference."""
+PUSH_RESETS = 64
+"""ant_push's sampled resets (each runs MJX's forward pass with the box collisions)"""
 ANT_GEOMS = ("torso_geom", "aux_1_geom", "left_leg_geom", "left_ankle_geom", "left_foot_geom", "aux_2_geom",
              "right_leg_geom", "right_ankle_geom", "right_foot_geom", "aux_3_geom", "back_leg_geom",
              "third_ankle_geom", "third_foot_geom", "aux_4_geom", "rightback_leg_geom", "fourth_ankle_geom",
@@ -290,18 +298,15 @@ def ball_run():
 
     @jax.jit
     def run(key):
-        reset_key, action_key, sample_key = jax.random.split(key, 3)
-        start = task.reset(reset_key)
-        q, qd = start.pipeline_state.q, start.pipeline_state.qd
-        goal = start.info["goal"]
+        reset_key, action_key = jax.random.split(key)
+        samples = jax.vmap(task.reset)(jax.random.split(reset_key, RESETS))
+        q, qd, goal = samples.pipeline_state.q[0], samples.pipeline_state.qd[0], samples.info["goal"][0]
 
-        def with_ball(offset):
-            ps = task.pipeline_init(q.at[15:17].set(q[:2] + jnp.asarray(offset)), qd)
+        def with_ball(offset):  # the ball at the torso xy + offset
+            ps = task.pipeline_init(q.at[15:17].set(q[:2] + offset), qd)
             return task.first_state(ps, task._state_vec(ps), goal)
 
-        far, near = with_ball([4.0, 0.0]), with_ball([0.6, 0.0])  # out of the ant's reach; against the torso
-        starts = jax.tree.map(lambda a, b: jnp.stack([a, b]), far, near)
-        samples = jax.vmap(task.reset)(jax.random.split(sample_key, RESETS))
+        starts = jax.vmap(with_ball)(jnp.array([[4.0, 0.0], [0.6, 0.0]]))  # out of the ant's reach; at the torso
         return paired_rollout(task, oracle, starts, action_key), samples
 
     return jax.device_get(run(jax.random.PRNGKey(0)))
@@ -358,9 +363,9 @@ def push_run():
 
     @jax.jit
     def run(key):
-        reset_key, action_key, sample_key = jax.random.split(key, 3)
-        start = jax.tree.map(lambda a: a[None], task.reset(reset_key))
-        samples = jax.vmap(task.reset)(jax.random.split(sample_key, RESETS))
+        reset_key, action_key = jax.random.split(key)
+        samples = jax.vmap(task.reset)(jax.random.split(reset_key, PUSH_RESETS))
+        start = jax.tree.map(lambda a: a[:1], samples)  # the first reset, batch of 1
         return paired_rollout(task, oracle, start, action_key), samples
 
     return jax.device_get(run(jax.random.PRNGKey(0)))
@@ -385,10 +390,11 @@ def test_ant_push_observation_and_sampling():
     right = goal[:, 0] >= 16.0  # permutation of (16, 8) + 2 * U(0, 1)^2
     for part, corner in ((goal[right], [16.0, 8.0]), (goal[~right], [8.0, 16.0])):
         assert (part >= corner).all() and (part <= np.add(corner, 2.0)).all()
-    assert 0.4 < right.mean() < 0.6
+    assert 0.3 < right.mean() < 0.7
     init = [0.0, 0.0, 0.75] + BRAX_INIT_QPOS[3:] + [0.0] * 3
-    noise = q[:, :18] - np.asarray(init)  # the ant and the block's offsets
+    noise = np.delete(q[:, :18] - np.asarray(init), np.s_[3:7], axis=1)  # the ant and the block's offsets
     assert np.abs(noise).max() <= 0.1 + 1e-6 and np.abs(noise).max() > 0.09
+    np.testing.assert_allclose(np.linalg.norm(q[:, 3:7], axis=-1), 1.0, rtol=1e-6)  # MJX's forward normalizes it
     np.testing.assert_array_equal(qd[:, 15:], 0.0)  # JaxGCRL's qd[-4:] = 0
     assert qd[:, 14].std() > 0.05  # the block's x velocity keeps its 0.1 * N(0, 1), as JaxGCRL
     np.testing.assert_allclose(samples.obs[:, 29:31], 8.0 + q[:, 15:17], atol=1e-5)

@@ -177,7 +177,7 @@ class Config:
     backend: str | None = None
     """override the env's physics backend, e.g. mjx or generalized (default: the env's own)"""
     goal_space: str | None = None
-    """the env's goal space (achieved-goal function), e.g. ball_and_torso for ant_ball (default: the env's first)"""
+    """the env's goal space (achieved-goal function), e.g. ball_and_torso for ant_light_ball (default: the env's first)"""
     env_options: tuple[str, ...] = ()
     """any other constructor option of the env as NAME=VALUE, e.g. `--env_options goal_distance=5.0`
     (YAML: a mapping); typed by the option's default; `crlx.envs.env_options(NAME)` lists them"""

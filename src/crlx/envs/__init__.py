@@ -11,7 +11,9 @@ import inspect
 from typing import Callable
 
 from crlx.envs.ant import Ant, AntRandomStart
-from crlx.envs.ant_light import AntBall, AntPush
+from crlx.envs.ant_ball import AntBall, AntBallMaze
+from crlx.envs.ant_light import AntLightBall, AntLightPush
+from crlx.envs.ant_push import AntPush
 from crlx.envs.arm import ARM_TASKS
 from crlx.envs.base import EnvSpec, GoalEnv, wrap_for_eval, wrap_for_training
 from crlx.envs.cheetah import Cheetah
@@ -20,7 +22,7 @@ from crlx.envs.humanoid_light import HumanoidLight
 from crlx.envs.ant_maze import AntMaze
 from crlx.envs.grid_maze import GRID_LAYOUTS
 from crlx.envs.humanoid_maze import HumanoidMaze
-from crlx.envs.maze import LAYOUTS, AntBallMaze, HumanoidLightMaze, PointMaze
+from crlx.envs.maze import LAYOUTS, AntLightBallMaze, HumanoidLightMaze, PointMaze
 from crlx.envs.metaworld import MW_ENVS, SEQUENCES, MetaWorldNotInstalled, metaworld_available
 from crlx.envs.planar_pusher import PlanarPusherEasy, PlanarPusherHard, PlanarPusherReacher
 from crlx.envs.point_mass import PointMass
@@ -55,10 +57,13 @@ ENVS: dict[str, Callable[..., GoalEnv]] = {
     "ant_random_start": AntRandomStart,
     "ant_ball": AntBall,
     "ant_push": AntPush,
+    "ant_light_ball": AntLightBall,
+    "ant_light_push": AntLightPush,
     **{f"point_{layout}_maze": with_layout(PointMaze, layout) for layout in LAYOUTS},
     **{f"simple_{layout}_maze": with_layout(SimpleMaze, layout) for layout in GRID_LAYOUTS},
     **{f"ant_{layout}_maze": with_layout(AntMaze, layout) for layout in GRID_LAYOUTS},
     "ant_ball_maze": AntBallMaze,
+    "ant_light_ball_maze": AntLightBallMaze,
     "humanoid": Humanoid,
     "humanoid_light": HumanoidLight,
     **{f"humanoid_{layout}_maze": with_layout(HumanoidMaze, layout) for layout in GRID_LAYOUTS},

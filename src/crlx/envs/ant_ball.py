@@ -50,10 +50,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import mujoco
-import numpy as np
 from brax.envs.base import State
 
-from crlx.envs.brax_scene import ANT_SETTINGS, JAXGCRL_EPISODE_LENGTH, add_target, brax_scene_spec, set_floor_size, set_geom_attr
+from crlx.envs.brax_scene import (ANT_SETTINGS, JAXGCRL_EPISODE_LENGTH, add_target, brax_scene_spec, set_floor_size,
+                                  set_geom_attr)
 from crlx.envs.grid_maze import GridMaze
 from crlx.envs.physics import check_positive
 from crlx.envs.target_env import TargetGoalEnv

@@ -1,8 +1,8 @@
 """crlx's own light ant (MJCF scene `envs/ant.xml`, motor gear 75) for the ball and push tasks.
 
-These tasks are crlx's: JaxGCRL's `ant_ball` and `ant_push` (jaxgcrl/envs/ant_ball.py, ant_push.py)
-use brax's ant; crlx's versions below keep the light body and their own layouts (see
-docs/ENVIRONMENTS.md). The JaxGCRL ant itself is crlx.envs.ant.
+These tasks are crlx's (`ant_light_ball`, `ant_light_push`): JaxGCRL's `ant_ball` and `ant_push`
+(crlx.envs.ant_ball, crlx.envs.ant_push) use brax's ant; the versions below keep the light body
+and their own layouts (see docs/ENVIRONMENTS.md). The JaxGCRL ant itself is crlx.envs.ant.
 
 Common to every light-ant env (a `Walker`, see crlx.envs.walker):
 state = qpos ++ qvel of the whole scene: the ant's 15 qpos (torso xyz, torso quaternion wxyz,
@@ -15,11 +15,11 @@ done: torso z outside healthy_z_range (default (0.2, 1.0)), else only by time
 reward = -dist; dt = 0.05 s (timestep 0.01, n_frames 5); backends "mjx" (default), "generalized"
 
 Tasks:
-ant_ball          soccer: the ball (radius 0.25 m) starts 1.5 m from the torso in a random direction,
+ant_light_ball    soccer: the ball (radius 0.25 m) starts 1.5 m from the torso in a random direction,
                   the goal is goal_distance (3 m) from the ball in a random direction. Goal spaces
                   "ball" (ball xy, default) and "ball_and_torso" (ball xy ++ torso xy, commanding
                   the ball at g and the torso 1 m from g on the side it came from)
-ant_push          a movable block (0.6 m cube, 5 kg) plugs a corridor (walls at y = +-1.2 m from
+ant_light_push    a movable block (0.6 m cube, 5 kg) plugs a corridor (walls at y = +-1.2 m from
                   x = 1 to 5 m); the torso goal lies past the corridor's end
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ class AntBase(Walker):
     goal_indices = (0, 1)
 
 
-class AntBall(AntBase):
+class AntLightBall(AntBase):
     """Ant soccer: push the ball to the goal."""
 
     TORSO_OFFSET = 1.0
@@ -97,13 +97,13 @@ class AntBall(AntBase):
         healthy_z_range: tuple[float, float] = (0.2, 1.0),
         goal_space: str | None = None,
     ):
-        check_positive("ant_ball", goal_distance=goal_distance, ball_distance=ball_distance)
+        check_positive("ant_light_ball", goal_distance=goal_distance, ball_distance=ball_distance)
         self.goal_distance, self.ball_distance = float(goal_distance), float(ball_distance)
 
         def edit(spec: mujoco.MjSpec) -> None:
             add_ball(spec, (self.ball_distance, 0, BALL_RADIUS))
 
-        super().__init__("ant_ball", episode_length, success_threshold, backend, terminate_when_unhealthy,
+        super().__init__("ant_light_ball", episode_length, success_threshold, backend, terminate_when_unhealthy,
                          healthy_z_range, goal_space, edit)
         self.ball_q = self.joint_qpos("ball")
         self.goal_indices = (self.ball_q, self.ball_q + 1)
@@ -125,7 +125,7 @@ class AntBall(AntBase):
         return goal
 
 
-class AntPush(AntBase):
+class AntLightPush(AntBase):
     """A block plugs a corridor between the ant and its goal; the ant must push it through."""
 
     BLOCK_HALF = 0.3
@@ -142,7 +142,7 @@ class AntPush(AntBase):
         healthy_z_range: tuple[float, float] = (0.2, 1.0),
         goal_space: str | None = None,
     ):
-        check_positive("ant_push", goal_range=goal_range)
+        check_positive("ant_light_push", goal_range=goal_range)
         self.goal_range = float(goal_range)
         x0, x1, half_width = self.CORRIDOR
 
@@ -154,7 +154,7 @@ class AntPush(AntBase):
             add_free_body(spec, "block", mujoco.mjtGeom.mjGEOM_BOX, (half, half, half), 5.0, (0.3, 0.5, 0.8, 1),
                           pos=(x0 + 1.0, 0, half))
 
-        super().__init__("ant_push", episode_length, success_threshold, backend, terminate_when_unhealthy,
+        super().__init__("ant_light_push", episode_length, success_threshold, backend, terminate_when_unhealthy,
                          healthy_z_range, goal_space, edit)
         self.block_q = self.joint_qpos("block")
 

@@ -43,7 +43,6 @@ from brax.base import System
 from brax.envs.base import State
 
 from crlx.envs.brax_scene import JAXGCRL_EPISODE_LENGTH, BackendSettings, add_target, brax_scene_spec, set_floor_size
-from crlx.envs.physics import check_positive
 from crlx.envs.target_env import TargetGoalEnv
 
 ANT_QPOS, ANT_QVEL = 15, 14

@@ -14,10 +14,10 @@ point_<layout>_maze: state = position (x, y); action a in [-1, 1]^2 moves by max
     tunnels). Cell size 1, threshold 0.25, 100 steps.
 AntMaze: crlx's light ant (see crlx.envs.ant_light) among box walls 1 m high; cell size 4 m,
     threshold 0.5 m, 1000 steps; walls of a row are merged into one box per run of '#'. It is the
-    base of ant_ball_maze and not registered itself.
+    base of ant_light_ball_maze and not registered itself.
 humanoid_light_<layout>_maze: crlx's light humanoid (crlx.envs.humanoid_light) among the same walls; cell size
     2 m, threshold 0.5 m on the torso xy, 1000 steps.
-ant_ball_maze: the U maze with a ball that starts 1 m ahead of the ant; the goal is the ball's xy.
+ant_light_ball_maze: the U maze with a ball that starts 1 m ahead of the ant; the goal is the ball's xy.
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ class InMaze:
 
 
 class AntMaze(InMaze, AntBase):
-    """crlx's light ant in a maze: torso xy to a goal cell (the base of AntBallMaze)."""
+    """crlx's light ant in a maze: torso xy to a goal cell (the base of AntLightBallMaze)."""
 
     def __init__(
         self,
@@ -281,7 +281,7 @@ class HumanoidLightMaze(InMaze, HumanoidBase):
                          goal_space, self.add_walls)
 
 
-class AntBallMaze(AntMaze):
+class AntLightBallMaze(AntMaze):
     """The U maze with a ball: push the ball to a goal cell."""
 
     BALL_AHEAD = 1.0
