@@ -141,9 +141,7 @@ class AntBall(TargetGoalEnv):
                     terminate_when_unhealthy, healthy_z_range, goal_space)
 
     def _setup(self, name, scene, reset_noise_scale, *options):
-        if not reset_noise_scale >= 0:
-            raise ValueError(f"{name}: reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
-        self.reset_noise = float(reset_noise_scale)
+        self.set_reset_noise(name, reset_noise_scale)
         super().__init__(name, scene, ANT_SETTINGS, *options)
         self._ball_link = self.sys.link_names.index("object")
         self.state_dim = ANT_QPOS + ANT_QVEL + 2  # 31

@@ -150,9 +150,7 @@ class AntPush(TargetGoalEnv):
         goal_space: str | None = None,
     ):
         name = type(self).env_name
-        if not reset_noise_scale >= 0:
-            raise ValueError(f"{name}: reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
-        self.reset_noise = float(reset_noise_scale)
+        self.set_reset_noise(name, reset_noise_scale)
         super().__init__(name, ant_push_scene(), PUSH_SETTINGS, episode_length, success_threshold, backend,
                          terminate_when_unhealthy, healthy_z_range, goal_space)
         self._block_link = self.sys.link_names.index("movable")

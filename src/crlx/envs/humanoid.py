@@ -77,10 +77,8 @@ class Humanoid(TargetGoalEnv):
         name = type(self).env_name
         check_positive(name, max_goal_dist=max_goal_dist)
         check_min_max(name, "min_goal_dist", min_goal_dist, "max_goal_dist", max_goal_dist)
-        if not reset_noise_scale >= 0:
-            raise ValueError(f"{name}: reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
         self.min_goal_dist, self.max_goal_dist = float(min_goal_dist), float(max_goal_dist)
-        self.reset_noise = float(reset_noise_scale)
+        self.set_reset_noise(name, reset_noise_scale)
         super().__init__(name, humanoid_scene(), HUMANOID_SETTINGS, episode_length, success_threshold, backend,
                          terminate_when_unhealthy, healthy_z_range, goal_space)
         self.finish_init()

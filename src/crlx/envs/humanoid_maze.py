@@ -65,9 +65,7 @@ class HumanoidMaze(Humanoid):
     ):
         name = f"humanoid_{layout}_maze"
         self.layout, self.maze = layout, GridMaze(name, layout, maze_size_scaling)
-        if not reset_noise_scale >= 0:
-            raise ValueError(f"{name}: reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
-        self.reset_noise = float(reset_noise_scale)
+        self.set_reset_noise(name, reset_noise_scale)
         # Humanoid.__init__ builds the open-floor scene; the maze scene goes straight to TargetGoalEnv
         TargetGoalEnv.__init__(self, name, humanoid_maze_scene(self.maze), HUMANOID_SETTINGS, episode_length,
                                success_threshold, backend, terminate_when_unhealthy, healthy_z_range, goal_space)

@@ -41,6 +41,12 @@ class TargetGoalEnv(PhysicsGoalEnv):
         self.state_dim = self.mj_model.nq + self.mj_model.nv - 2 * k
         self.select_goal_space(goal_space)
 
+    def set_reset_noise(self, name: str, reset_noise_scale: float) -> None:
+        """Set `reset_noise` from a task's `reset_noise_scale` option; ValueError naming it when < 0."""
+        if not reset_noise_scale >= 0:
+            raise ValueError(f"{name}: reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
+        self.reset_noise = float(reset_noise_scale)
+
     def sample_goal(self, rng: jax.Array) -> jax.Array:
         """(k,) the episode's target position."""
         raise NotImplementedError
