@@ -128,6 +128,29 @@ def test_auto_reset_draws_fresh_goal(rollout: Rollout):
         np.testing.assert_array_equal(states[t].info["goal"], states[0].info["goal"])
 
 
+def test_auto_reset_restarts_only_the_envs_that_are_done():
+    """Envs at different steps of their episodes: the done ones restart from fresh_rng's reset, the
+    others carry on exactly as the unwrapped batched step; with none done the step is the plain one."""
+    env = make_env("point_mass", episode_length=EPISODE_LENGTH)
+    wrapped, plain = wrap_for_training(env), wrap_for_eval(env)
+    state = jax.jit(wrapped.reset)(jax.random.split(jax.random.PRNGKey(0), NUM_ENVS))
+    action = jnp.full((NUM_ENVS, env.action_size), 0.5)
+    step = jax.jit(wrapped.step)
+    for steps, ends in (([EPISODE_LENGTH - 1, 0, EPISODE_LENGTH - 1, 2], [1, 0, 1, 0]), ([0, 1, 2, 3], [0, 0, 0, 0])):
+        state.info["steps"] = jnp.asarray(steps, jnp.int32)
+        out, expected = step(state, action), jax.jit(plain.step)(state, action)
+        fresh_keys = jax.vmap(jax.random.split)(state.info["reset_rng"])[:, 1]
+        fresh = jax.jit(plain.reset)(fresh_keys)
+        np.testing.assert_array_equal(out.done, ends)
+        np.testing.assert_array_equal(out.metrics["dist"], expected.metrics["dist"])  # the ending step's
+        for i, end in enumerate(ends):
+            source = fresh if end else expected
+            np.testing.assert_array_equal(out.obs[i], source.obs[i])
+            np.testing.assert_array_equal(out.info["goal"][i], source.info["goal"][i])
+            assert int(out.info["steps"][i]) == (0 if end else steps[i] + 1)
+        assert (np.asarray(out.info["goal"][np.asarray(ends) == 1]) != np.asarray(state.info["goal"][np.asarray(ends) == 1])).all()
+
+
 def test_goal_distribution(rollout: Rollout):
     """Env-specific ranges: reacher goals in the reachable annulus, ant goals on the circle."""
     env = rollout.env

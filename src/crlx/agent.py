@@ -142,10 +142,16 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         def step(env_state, step_key):
             obs = env_state.obs
             k_policy, k_uniform = jax.random.split(step_key)
-            mean, log_std = actor.apply(actor_params, obs)
-            action, _ = tanh_gaussian_sample(k_policy, mean, log_std)
-            uniform = jax.random.uniform(k_uniform, (cfg.num_envs, action_dim), minval=-1.0, maxval=1.0)
-            action = jnp.where(random_actions, uniform, action)
+
+            def policy(_):
+                mean, log_std = actor.apply(actor_params, obs)
+                return tanh_gaussian_sample(k_policy, mean, log_std)[0]
+
+            def uniform(_):
+                return jax.random.uniform(k_uniform, (cfg.num_envs, action_dim), minval=-1.0, maxval=1.0)
+
+            # a cond, not a where: the prefill's uniform actions skip the actor's forward pass
+            action = jax.lax.cond(random_actions, uniform, policy, None)
             next_state = train_env.step(env_state, action)
             transition = Transition(state=obs[:, :state_dim], action=action, done=next_state.done)
             return next_state, (transition, next_state.metrics["success"], next_state.metrics["dist"])
@@ -185,6 +191,7 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         )
         return ts, {**c_metrics, **a_metrics, **al_metrics, "actor/alpha": jnp.exp(log_alpha)}
 
+    @jax.jit  # traced once: jax.eval_shape(learn) below and the cond's branch share the trace
     def learn(ts: TrainState, key: jax.Array) -> tuple[TrainState, dict]:
         """updates_per_iteration updates, then the effective ranks of phi and psi on one batch."""
         k_updates, k_rank = jax.random.split(key)
@@ -192,6 +199,7 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         rank_metrics = losses.representation_metrics(ts.critic_params, sample(ts.buffer, k_rank))
         return ts, {**jax.tree.map(jnp.mean, update_metrics), **rank_metrics}
 
+    @jax.jit  # traced once: jax.eval_shape(iteration) in run and the loop's body share the trace
     def iteration(ts: TrainState, prefill: jax.Array) -> tuple[TrainState, dict]:
         """Collect and insert; then learn, unless `prefill` (a traced bool: prefill actions, no updates,
         no training env steps counted)."""

@@ -12,7 +12,7 @@ object position, or object position plus gripper-minus-object offset), picked wi
 
 Every `State` it returns carries `metrics["dist"] = ||s[goal_indices] - g||` and
 `metrics["success"] = dist < success_threshold` (as float 0/1), and `info["goal"]`.
-Sizes come from `jax.eval_shape`; no physics runs on the host to find them.
+Sizes come from `state_dim` and `jax.eval_shape(achieved_goal)`; no physics runs or is traced to find them.
 """
 
 from __future__ import annotations
@@ -79,9 +79,8 @@ class GoalEnv(Env, abc.ABC):
 
     @property
     def observation_size(self) -> int:
-        """state_dim + goal_dim, read from `jax.eval_shape(reset)` (no physics runs)."""
-        shape = jax.eval_shape(self.reset, jax.random.PRNGKey(0)).obs.shape
-        return int(shape[-1])
+        """state_dim + goal_dim: obs = concat(state, goal), so reset need not be traced to know it."""
+        return self.state_dim + self.goal_dim
 
     def achieved_goal(self, state_vec: jax.Array) -> jax.Array:
         """(..., state_dim) -> (..., goal_dim): the part of the state that the goal commands."""
@@ -142,36 +141,39 @@ class EpisodeWrapper(Wrapper):
 class AutoResetWrapper(Wrapper):
     """On `done`, starts a fresh episode from a new key, so every episode gets a fresh goal.
 
-    The returned state of a terminal step carries the new episode's obs; its `done`,
-    `reward` and `metrics` stay those of the step that ended the episode.
+    Wraps a batched env (VmapWrapper): states carry a leading env axis. The fresh episodes are
+    built only on steps where some env is done (a `lax.cond`), not on every step; which envs
+    restart is a per-env select. The returned state of a terminal step carries the new episode's
+    obs; its `done`, `reward` and `metrics` stay those of the step that ended the episode.
     """
 
     def reset(self, rng: jax.Array) -> State:
-        rng, reset_rng = jax.random.split(rng)
-        state = self.env.reset(reset_rng)
-        state.info["reset_rng"] = rng
+        keys = jax.vmap(jax.random.split)(rng)  # (num_envs, 2, 2)
+        state = self.env.reset(keys[:, 1])
+        state.info["reset_rng"] = keys[:, 0]
         return state
 
     def step(self, state: State, action: jax.Array) -> State:
-        reset_rng = state.info["reset_rng"]
-        state = state.replace(done=jnp.zeros_like(state.done))
-        stepped = self.env.step(state, action)
-        next_rng, fresh_rng = jax.random.split(reset_rng)
-        fresh = self.env.reset(fresh_rng)
+        keys = jax.vmap(jax.random.split)(state.info["reset_rng"])
+        stepped = self.env.step(state.replace(done=jnp.zeros_like(state.done)), action)
         done = stepped.done
 
-        def pick(new: Any, old: Any) -> Any:
-            cond = jnp.reshape(done > 0, done.shape + (1,) * (old.ndim - done.ndim))
-            return jnp.where(cond, new, old)
+        def restart(stepped: State) -> State:
+            fresh = self.env.reset(keys[:, 1])
 
-        pipeline_state = jax.tree.map(pick, fresh.pipeline_state, stepped.pipeline_state)
-        obs = pick(fresh.obs, stepped.obs)
-        info = dict(stepped.info)
-        for key, value in fresh.info.items():
-            if key in info:
-                info[key] = pick(value, info[key])
-        info["reset_rng"] = next_rng
-        return stepped.replace(pipeline_state=pipeline_state, obs=obs, info=info)
+            def pick(new: Any, old: Any) -> Any:
+                return jnp.where(jnp.reshape(done > 0, done.shape + (1,) * (old.ndim - done.ndim)), new, old)
+
+            info = dict(stepped.info)
+            for key, value in fresh.info.items():
+                if key in info:
+                    info[key] = pick(value, info[key])
+            return stepped.replace(pipeline_state=jax.tree.map(pick, fresh.pipeline_state, stepped.pipeline_state),
+                                   obs=pick(fresh.obs, stepped.obs), info=info)
+
+        state = jax.lax.cond(jnp.any(done > 0), restart, lambda stepped: stepped, stepped)
+        state.info["reset_rng"] = keys[:, 0]
+        return state
 
 
 class VmapWrapper(Wrapper):
@@ -185,9 +187,9 @@ class VmapWrapper(Wrapper):
 
 
 def wrap_for_training(env: GoalEnv, episode_length: int | None = None) -> Wrapper:
-    """Episode limit -> auto-reset with fresh goals -> vmap. Reset takes (num_envs, 2) keys."""
+    """Episode limit -> vmap -> auto-reset with fresh goals. Reset takes (num_envs, 2) keys."""
     length = env.spec.episode_length if episode_length is None else episode_length
-    return VmapWrapper(AutoResetWrapper(EpisodeWrapper(env, length)))
+    return AutoResetWrapper(VmapWrapper(EpisodeWrapper(env, length)))
 
 
 def wrap_for_eval(env: GoalEnv, episode_length: int | None = None) -> Wrapper:

@@ -2,7 +2,7 @@
 
 `PhysicsGoalEnv` is a `GoalEnv` (obs = concat(state, goal), goal metrics, eval_shape sizes)
 and a brax `PipelineEnv` (pipeline_init / pipeline_step over `self.sys`). The MRO puts
-GoalEnv first, so `observation_size` comes from `jax.eval_shape` rather than a host reset.
+GoalEnv first, so `observation_size` is GoalEnv's state_dim + goal_dim, not brax's host reset.
 """
 
 from __future__ import annotations
