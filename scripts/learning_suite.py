@@ -34,7 +34,8 @@ CPU_SIZE = ("--num_envs", "64", "--num_eval_envs", "32", "--num_epochs", "20")
 """a CPU-sized run of an MJX / brax env: fewer envs, fewer and smaller evaluations"""
 MW_CPU_SIZE = ("--num_envs", "64", "--num_eval_envs", "16", "--num_epochs", "10")
 """Meta-World on MJX on CPU: 2 seeds of 64 envs trained 47k env steps per seed in 33 minutes
-(2026-12-02, evaluations included, the other core busy), so 100k is about the hour"""
+(2026-12-02, evaluations included, the other core busy) after about 20 minutes of compile and
+prefill, so 60k env steps fill the hour"""
 TIERS = {
     "cpu": [
         ("point_u_maze", None, 2_000_000, ()), ("point_big_maze", None, 2_000_000, ()),
@@ -43,7 +44,7 @@ TIERS = {
         ("pusher_easy", None, 1_000_000, CPU_SIZE), ("arm_reach", None, 1_000_000, CPU_SIZE),
         ("arm_push_easy", None, 500_000, CPU_SIZE), ("ant", None, 3_000_000, CPU_SIZE),
         ("ant_u_maze", None, 3_000_000, CPU_SIZE), ("humanoid", None, 500_000, CPU_SIZE),
-        ("mw_reach", None, 100_000, MW_CPU_SIZE), ("mw_push", None, 100_000, MW_CPU_SIZE),
+        ("mw_reach", None, 60_000, MW_CPU_SIZE), ("mw_push", None, 60_000, MW_CPU_SIZE),
     ],
     "gpu": [
         (env, config, 10_000_000, ())

@@ -8,6 +8,7 @@ os.environ.setdefault("WANDB_SILENT", "true")
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crlx.config import ActorConfig, BufferConfig, Config, CriticConfig, LogConfig
@@ -42,6 +43,29 @@ def subprocess_env() -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
             "WANDB_SILENT": "true"}
 
+
+
+def assert_walls_fill_cells(model, rows: list[str], scaling: float) -> None:
+    """JaxGCRL's maze walls are one (scaling, scaling, scaling / 2) box per '#' cell of `rows` at
+    (i * scaling, j * scaling); crlx's `block_*` boxes must be the same solid with fewer boxes: each
+    cell's center and corners (just inside) lie in a box iff the cell is a wall, the boxes do not
+    overlap (their volumes add up to the cells'), they stand on the floor and touch everything."""
+    blocks = [g for g in range(model.ngeom) if model.geom(g).name.startswith("block_")]
+    pos, size = model.geom_pos[blocks], model.geom_size[blocks]
+    num_cells = sum(row.count("#") for row in rows)
+    assert 0 < len(blocks) < num_cells
+    np.testing.assert_allclose(pos[:, 2], scaling / 4)
+    np.testing.assert_allclose(size[:, 2], scaling / 4)
+    np.testing.assert_allclose(np.prod(2 * size, axis=1).sum(), num_cells * scaling**3 / 2, rtol=1e-5)
+    np.testing.assert_array_equal(model.geom_contype[blocks], 1)
+    np.testing.assert_array_equal(model.geom_conaffinity[blocks], 1)
+    near = 0.45 * scaling
+    for i, row in enumerate(rows):
+        for j, ch in enumerate(row):
+            for dx, dy in ((0, 0), (-near, -near), (near, near), (-near, near), (near, -near)):
+                point = np.array([i * scaling + dx, j * scaling + dy, scaling / 4])
+                inside = bool(np.any(np.all(np.abs(point - pos) < size, axis=1)))
+                assert inside == (ch == "#"), (i, j, dx, dy)
 
 def env_option_default(name: str, option: str):
     """The default of option `option` of the registered env `name`'s factory (None if it has none)."""

@@ -22,7 +22,9 @@ import numpy as np
 import pytest
 
 from crlx.envs import make_env
+from crlx.envs.ant_maze import ant_maze_scene
 from crlx.envs.grid_maze import GridMaze
+from tests.conftest import assert_walls_fill_cells
 
 pytestmark = pytest.mark.filterwarnings("ignore:Accessing .* directly from .Data. is deprecated:DeprecationWarning")
 
@@ -79,6 +81,13 @@ def test_maze_start_and_goal_cells_match_jaxgcrl(layout):
     np.testing.assert_array_equal(maze.starts, starts)
     assert len(maze.goals) == num_goals
     np.testing.assert_array_equal(maze.goals[:3], first_goals)
+
+
+
+@pytest.mark.parametrize("layout", sorted(MAZE_CELLS))
+def test_ant_maze_walls_are_jaxgcrl_walls_merged(layout):
+    maze = GridMaze("test", layout, 4.0)
+    assert_walls_fill_cells(ant_maze_scene(maze).compile(), maze.rows, 4.0)
 
 
 @functools.cache

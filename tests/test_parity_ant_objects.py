@@ -42,6 +42,7 @@ from brax.io import mjcf
 from crlx.envs.ant_ball import AntBall, AntBallMaze
 from crlx.envs.ant_push import AntPush
 from crlx.envs.brax_scene import brax_asset
+from tests.conftest import assert_walls_fill_cells
 
 pytestmark = pytest.mark.filterwarnings("ignore:Accessing .* directly from .Data. is deprecated:DeprecationWarning")
 
@@ -194,12 +195,9 @@ def test_ant_ball_maze_scene_and_cells_match_jaxgcrl():
     maze_env = env("ant_ball_maze")
     model = maze_env.mj_model
     walls = cells(BIG_BALL_MAZE, "1")
-    blocks = [i for i in range(model.ngeom) if model.geom(i).name.startswith("block_")]
-    assert len(blocks) == len(walls) == 38
-    np.testing.assert_allclose(model.geom_pos[blocks], np.c_[walls, np.ones(len(walls))])  # MAZE_HEIGHT / 2 * 4
-    np.testing.assert_allclose(model.geom_size[blocks], np.tile([2.0, 2.0, 1.0], (len(walls), 1)))
-    np.testing.assert_array_equal(model.geom_contype[blocks], 1)
-    np.testing.assert_array_equal(model.geom_conaffinity[blocks], 1)
+    assert len(walls) == 38
+    np.testing.assert_array_equal(maze_env.maze.cells("#"), walls)
+    assert_walls_fill_cells(model, maze_env.maze.rows, 4.0)
     assert (model.nq, model.nv) == (19, 18)  # ant_ball.xml's bodies
     np.testing.assert_array_equal(maze_env.maze.starts, cells(BIG_BALL_MAZE, "r"))
     np.testing.assert_array_equal(maze_env.maze.goals, cells(BIG_BALL_MAZE, "g"))

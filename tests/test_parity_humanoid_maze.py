@@ -2,7 +2,8 @@
 humanoid_big_maze and humanoid_hardest_maze (jaxgcrl 0.2.8 jaxgcrl/envs/humanoid_maze.py).
 
 Sizes, cells, walls: state_dim, goal slice, observation size, start and goal cells and the wall
-boxes written below as literals from JaxGCRL's source (no physics runs; the scenes only compile).
+cells written below as literals from JaxGCRL's source (no physics runs; the scenes only compile);
+crlx's merged wall boxes fill exactly JaxGCRL's per-cell boxes.
 
 Physics: one jitted scan runs crlx's humanoid in the U maze and brax's own `humanoid` env on
 JaxGCRL's default backend ('spring') from the same initial state (the start cell, (2, 2)) under
@@ -32,6 +33,7 @@ import pytest
 
 from crlx.envs.grid_maze import GridMaze
 from crlx.envs.humanoid_maze import HumanoidMaze, humanoid_maze_scene
+from tests.conftest import assert_walls_fill_cells
 
 pytestmark = pytest.mark.filterwarnings("ignore:Accessing .* directly from .Data. is deprecated:DeprecationWarning")
 
@@ -45,18 +47,13 @@ STATE_DIM, GOAL_INDICES, OBS_SIZE = 268, (0, 1, 2), 271
 SCALING = 2.0
 """jaxgcrl/envs/humanoid_maze.py HumanoidMaze(maze_size_scaling=2.0)"""
 MAZE_CELLS = {
-    # layout: (start cells, number of goal cells, first goal cells, number of wall boxes), (x, y) = 2 (row, column)
+    # layout: (start cells, number of goal cells, first goal cells, number of wall cells), (x, y) = 2 (row, column)
     "u": ([[2.0, 2.0]], 6, [[2.0, 4.0], [2.0, 6.0], [4.0, 6.0]], 18),  # humanoid_maze.py U_MAZE, 5 x 5
     "big": ([[2.0, 2.0]], 25, [[2.0, 4.0], [2.0, 10.0], [2.0, 12.0]], 38),  # BIG_MAZE, 8 x 8
     "hardest": ([[2.0, 2.0]], 45, [[2.0, 4.0], [2.0, 6.0], [2.0, 8.0]], 62),  # HARDEST_MAZE, 12 x 9
 }
 """JaxGCRL's find_starts / find_goals (i * size_scaling, j * size_scaling) on its layouts, and its
 make_maze: one box per '1' cell"""
-WALL_HALF_SIZE = (1.0, 1.0, 0.5)
-"""make_maze: size (0.5 s, 0.5 s, MAZE_HEIGHT / 2 s), s = 2, MAZE_HEIGHT = 0.5"""
-U_WALLS = {"block_0_0": (0.0, 0.0, 0.5), "block_2_1": (4.0, 2.0, 0.5), "block_2_2": (4.0, 4.0, 0.5),
-           "block_4_4": (8.0, 8.0, 0.5)}
-"""make_maze: pos (i s, j s, MAZE_HEIGHT / 2 s) of U_MAZE's block_i_j"""
 PHYSICS_ATOL = (1e-3, 1e-2)
 """(atol on qpos, atol on qvel) until the first wall contact; measured (CPU, float32) 5.9e-5, 8.4e-5"""
 WALL_DIVERGENCE = 0.1
@@ -97,14 +94,8 @@ def test_maze_cells_and_walls_match_jaxgcrl(layout):
     assert len(maze.goals) == num_goals
     np.testing.assert_array_equal(maze.goals[:3], first_goals)
     model = humanoid_maze_scene(maze).compile()
-    walls = [i for i in range(model.ngeom) if model.geom(i).name.startswith("block_")]
-    assert len(walls) == num_walls
-    np.testing.assert_allclose(model.geom_size[walls], np.broadcast_to(WALL_HALF_SIZE, (num_walls, 3)))
-    np.testing.assert_array_equal(model.geom_contype[walls], 1)
-    np.testing.assert_array_equal(model.geom_conaffinity[walls], 1)
-    if layout == "u":
-        for name, pos in U_WALLS.items():
-            np.testing.assert_allclose(model.geom(name).pos, pos)
+    assert sum(row.count("#") for row in maze.rows) == num_walls
+    assert_walls_fill_cells(model, maze.rows, SCALING)
 
 
 def test_scene_has_jaxgcrl_changes():

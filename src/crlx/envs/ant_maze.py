@@ -2,7 +2,7 @@
 
 scene: brax's ant.xml + JaxGCRL's changes made at load time: the torso, hip (aux) and foot geoms
        get conaffinity 1 (so the walls push them), a 300 m floor, a target body (slide joints
-       range +-100 m), and one 4 x 4 x 2 m box per wall cell of the layout (crlx.envs.grid_maze)
+       range +-100 m), and the layout's walls, 4 x 4 x 2 m per wall cell (crlx.envs.grid_maze: one box per row run)
 state, goal_indices, obs, action, done, dt and backends: those of crlx.envs.ant (29 + 2 = 31)
 start: init_qpos + U(-0.1, 0.1) noise, then the torso xy = the 'S' cell center (4, 4) exactly
 goal: the center of a uniformly drawn 'G' cell (every free cell but the start); threshold 0.5 m

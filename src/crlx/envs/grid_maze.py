@@ -2,9 +2,11 @@
 
 Characters: '#' wall, '.' free, 'S' start cell (JaxGCRL's "r"), 'G' goal cell (JaxGCRL's "g").
 Cell (row i, column j) has its center at (x, y) = (i * scaling, j * scaling): rows run along +x,
-columns along +y, and the start cell (1, 1) sits at (scaling, scaling). Every wall cell is one box
-of half size (scaling / 2, scaling / 2, height / 2), its base on the floor, touching everything
-(contype = conaffinity = 1). Starts and goals are cell centers, without jitter.
+columns along +y, and the start cell (1, 1) sits at (scaling, scaling). The walls are the wall cells'
+solid, (scaling, scaling, height) per cell, its base on the floor, touching everything (contype =
+conaffinity = 1); JaxGCRL places one box per wall cell, crlx one box per run of wall cells along a
+row (the same solid; the U maze's 18 boxes become 8, and MJX tests every wall-touching geom against
+every box, so the ant's U maze steps 2.4x faster). Starts and goals are cell centers, without jitter.
 """
 
 from __future__ import annotations
@@ -49,6 +51,23 @@ WALL_HEIGHT = 0.5
 """JaxGCRL's MAZE_HEIGHT: walls are WALL_HEIGHT * scaling tall"""
 
 
+def wall_runs(rows: list[str]) -> list[tuple[int, int, int]]:
+    """(row, first column, last column) of every maximal run of '#' along a row, row by row."""
+    runs = []
+    for r, row in enumerate(rows):
+        c = 0
+        while c < len(row):
+            if row[c] != "#":
+                c += 1
+                continue
+            end = c
+            while end + 1 < len(row) and row[end + 1] == "#":
+                end += 1
+            runs.append((r, c, end))
+            c = end + 1
+    return runs
+
+
 class GridMaze:
     """A parsed layout at a cell size `scaling` (m)."""
 
@@ -74,17 +93,14 @@ class GridMaze:
         return i, j
 
     def add_walls(self, spec: mujoco.MjSpec) -> None:
-        """One box per wall cell, named block_<i>_<j>."""
+        """One box per run of wall cells (i, j..k) along a row, named block_<i>_<j>_<k>."""
         half = self.scaling / 2
         half_height = WALL_HEIGHT / 2 * self.scaling
-        for center, (i, j) in zip(self.cells("#"), self._ij("#")):
-            spec.worldbody.add_geom(name=f"block_{i}_{j}", type=mujoco.mjtGeom.mjGEOM_BOX,
-                                    pos=[float(center[0]), float(center[1]), half_height],
-                                    size=[half, half, half_height], contype=1, conaffinity=1,
+        for i, j, k in wall_runs(self.rows):
+            spec.worldbody.add_geom(name=f"block_{i}_{j}_{k}", type=mujoco.mjtGeom.mjGEOM_BOX,
+                                    pos=[i * self.scaling, (j + k) / 2 * self.scaling, half_height],
+                                    size=[half, (k - j + 1) * half, half_height], contype=1, conaffinity=1,
                                     rgba=[0.7, 0.5, 0.3, 1.0])
-
-    def _ij(self, char: str) -> list[tuple[int, int]]:
-        return [(i, j) for i, row in enumerate(self.rows) for j, ch in enumerate(row) if ch == char]
 
     @staticmethod
     def pick(rng: jax.Array, centers: np.ndarray) -> jax.Array:

@@ -30,6 +30,7 @@ from brax.envs.base import State
 
 from crlx.envs.ant_light import BALL_RADIUS, AntBase, add_ball, add_wall
 from crlx.envs.base import EnvSpec, GoalEnv
+from crlx.envs.grid_maze import wall_runs
 from crlx.envs.humanoid_light import HumanoidBase
 from crlx.envs.physics import check_positive
 
@@ -109,18 +110,9 @@ class Maze:
     def wall_boxes(self) -> list[tuple[tuple[float, float], tuple[float, float]]]:
         """(center xy, half size xy) of one box per horizontal run of wall cells."""
         boxes = []
-        for r, row in enumerate(self.rows):
-            c = 0
-            while c < self.width:
-                if row[c] != "#":
-                    c += 1
-                    continue
-                end = c
-                while end + 1 < self.width and row[end + 1] == "#":
-                    end += 1
-                (x0, y), (x1, _) = self.center(r, c), self.center(r, end)
-                boxes.append((((x0 + x1) / 2, y), ((end - c + 1) * self.cell_size / 2, self.cell_size / 2)))
-                c = end + 1
+        for r, c, end in wall_runs(self.rows):
+            (x0, y), (x1, _) = self.center(r, c), self.center(r, end)
+            boxes.append((((x0 + x1) / 2, y), ((end - c + 1) * self.cell_size / 2, self.cell_size / 2)))
         return boxes
 
     def reachable(self) -> set[tuple[int, int]]:
