@@ -28,7 +28,8 @@ dt = 0.05 s: 'spring' (JaxGCRL's default) and 'positional' timestep 0.005 x 10 f
 reward = -dist (JaxGCRL: success, or a dense shaping); CRL reads neither
 
 ant_ball_maze (AntBallMaze): the same scene plus JaxGCRL's ball-maze walls (jaxgcrl/envs/ant_ball_maze.py:
-       U_MAZE, BIG_MAZE with ball cells 'b', 4 m cells, 4 x 4 x 2 m of wall per wall cell (one box per row run), contype 1 and
+       U_MAZE, BIG_MAZE with ball cells 'b', 4 m cells, 4 x 4 x 2 m of wall per wall cell
+       (one box per row run), contype 1 and
        conaffinity 1, see crlx.envs.grid_maze); JaxGCRL's default layout "big". The walls stop the
        torso, the feet and the ball; the hip and leg capsules pass through them (conaffinity 0).
        start: the ant's qpos noise as above, then the torso xy = the 'S' cell center (4, 4) exactly;

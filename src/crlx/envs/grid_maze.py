@@ -6,7 +6,7 @@ columns along +y, and the start cell (1, 1) sits at (scaling, scaling). The wall
 solid, (scaling, scaling, height) per cell, its base on the floor, touching everything (contype =
 conaffinity = 1); JaxGCRL places one box per wall cell, crlx one box per run of wall cells along a
 row (the same solid; the U maze's 18 boxes become 8, and MJX tests every wall-touching geom against
-every box, so the ant's U maze steps 2.4x faster). Starts and goals are cell centers, without jitter.
+every box, so the ant's U maze steps 2.1x faster). Starts and goals are cell centers, without jitter.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ a force-driven sphere among the walls of a JaxGCRL layout (crlx.envs.grid_maze).
 
 scene (built here with MjSpec, JaxGCRL's simple_maze.xml has no brax original): a sphere of radius
        0.25 m (density 5) at height 0.75 m on two slide joints x, y (armature 1, no damping), driven
-       by motors of gear 5; a collision-free target body on slide joints; wall boxes over the wall cells (one per row run),
+       by motors of gear 5; a collision-free target body on slide joints; wall boxes over
+       the wall cells (one per row run),
        2 m tall at the default 4 m cells; timestep 0.01, brax's spring constants as in the ant
 state (state_dim 4) = [x, y, vx, vy]; goal_indices = (0, 1); obs = 6 values
 action = x, y forces in [-1, 1] (times gear 5)
