@@ -44,7 +44,6 @@ def subprocess_env() -> dict:
             "WANDB_SILENT": "true"}
 
 
-
 def assert_walls_fill_cells(model, rows: list[str], scaling: float) -> None:
     """JaxGCRL's maze walls are one (scaling, scaling, scaling / 2) box per '#' cell of `rows` at
     (i * scaling, j * scaling); crlx's `block_*` boxes must be the same solid with fewer boxes: each
@@ -66,6 +65,7 @@ def assert_walls_fill_cells(model, rows: list[str], scaling: float) -> None:
                 point = np.array([i * scaling + dx, j * scaling + dy, scaling / 4])
                 inside = bool(np.any(np.all(np.abs(point - pos) < size, axis=1)))
                 assert inside == (ch == "#"), (i, j, dx, dy)
+
 
 def env_option_default(name: str, option: str):
     """The default of option `option` of the registered env `name`'s factory (None if it has none)."""

@@ -83,7 +83,6 @@ def test_maze_start_and_goal_cells_match_jaxgcrl(layout):
     np.testing.assert_array_equal(maze.goals[:3], first_goals)
 
 
-
 @pytest.mark.parametrize("layout", sorted(MAZE_CELLS))
 def test_ant_maze_walls_are_jaxgcrl_walls_merged(layout):
     maze = GridMaze("test", layout, 4.0)

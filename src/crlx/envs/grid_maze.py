@@ -11,6 +11,8 @@ every box, so the ant's U maze steps 2.1x faster). Starts and goals are cell cen
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 import mujoco
@@ -56,15 +58,11 @@ def wall_runs(rows: list[str]) -> list[tuple[int, int, int]]:
     runs = []
     for r, row in enumerate(rows):
         c = 0
-        while c < len(row):
-            if row[c] != "#":
-                c += 1
-                continue
-            end = c
-            while end + 1 < len(row) and row[end + 1] == "#":
-                end += 1
-            runs.append((r, c, end))
-            c = end + 1
+        for ch, run in itertools.groupby(row):
+            length = len(list(run))
+            if ch == "#":
+                runs.append((r, c, c + length - 1))
+            c += length
     return runs
 
 

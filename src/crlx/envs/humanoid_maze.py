@@ -7,9 +7,9 @@ layouts are crlx.envs.grid_maze's).
 scene: crlx.envs.humanoid's scene (brax's humanoid.xml, every geom contype 1, a target body at
        z 1.25) with humanoid_maze.xml's two differences from JaxGCRL's humanoid.xml, a 100 m floor
        (humanoid: 150 m) and target joints range +-100 m (humanoid: +-20 m), and walls over the
-       wall cells (JaxGCRL's make_maze: a box per cell; crlx: a box per row run, the same solid):
-       cells of maze_size_scaling = 2 m (the ant mazes: 4 m),
-       boxes 2 x 2 x 1 m (half size 1, 1, 0.5) centered at (2 i, 2 j, 0.5), contype = conaffinity = 1,
+       wall cells, added by JaxGCRL's make_maze: cells of maze_size_scaling = 2 m (the ant mazes: 4 m),
+       a 2 x 2 x 1 m box (half size 1, 1, 0.5) centered at (2 i, 2 j, 0.5) per wall cell (crlx: one box
+       per run of wall cells along a row, the same solid), contype = conaffinity = 1,
        so every humanoid geom (conaffinity 0) touches the walls and the body still does not touch itself
 state, state_dim (268), goal_indices (0, 1, 2), obs (271), action, control and backends: those of
     crlx.envs.humanoid (qpos 26, qvel 25, cinert 12 x 10, cvel 12 x 6, qfrc_actuator 25; 17 motors)
