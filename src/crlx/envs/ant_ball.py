@@ -164,9 +164,7 @@ class AntBall(TargetGoalEnv):
 
     def reset(self, rng: jax.Array) -> State:
         q_rng, qd_rng, goal_rng, place_rng = jax.random.split(rng, 4)
-        noise = self.reset_noise
-        q = self.sys.init_q + jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-noise, maxval=noise)
-        qd = noise * jax.random.normal(qd_rng, (self.sys.qd_size(),))
+        q, qd = self.noisy_start(q_rng, qd_rng)
         goal, ball = self.sample_goal_and_ball(goal_rng)
         q = self.place(place_rng, q.at[ANT_QPOS:].set(jnp.concatenate([ball, goal])), goal)
         pipeline_state = self.pipeline_init(q, qd.at[ANT_QVEL:].set(0.0))  # ball and target at rest
@@ -177,14 +175,7 @@ class BallMaze(GridMaze):
     """A JaxGCRL ball-maze layout (BALL_LAYOUTS) at a cell size `scaling` (m), with its ball cells."""
 
     def __init__(self, name: str, layout: str, scaling: float):
-        if layout not in BALL_LAYOUTS:
-            raise ValueError(f"{name}: layout must be one of {sorted(BALL_LAYOUTS)}, got {layout!r}")
-        if not scaling > 0:
-            raise ValueError(f"{name}: maze_size_scaling must be > 0, got {scaling!r}")
-        self.rows = BALL_LAYOUTS[layout].strip("\n").splitlines()
-        self.scaling = float(scaling)
-        self.starts = self.cells("S")
-        self.goals = self.cells("G")
+        super().__init__(name, layout, scaling, BALL_LAYOUTS)
         self.balls = self.cells("B")
 
 
@@ -221,4 +212,4 @@ class AntBallMaze(AntBall):
 
     def place(self, rng: jax.Array, q: jax.Array, goal: jax.Array) -> jax.Array:
         """Torso xy at the start cell's center."""
-        return q.at[:2].set(self.maze.pick(rng, self.maze.starts))
+        return self.maze.at_start(rng, q)

@@ -168,9 +168,7 @@ class AntPush(TargetGoalEnv):
 
     def reset(self, rng: jax.Array) -> State:
         q_rng, qd_rng, goal_rng = jax.random.split(rng, 3)
-        noise = self.reset_noise
-        q = self.sys.init_q + jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-noise, maxval=noise)
-        qd = noise * jax.random.normal(qd_rng, (self.sys.qd_size(),))
+        q, qd = self.noisy_start(q_rng, qd_rng)
         goal = self.sample_goal(goal_rng)
         pipeline_state = self.pipeline_init(q.at[-2:].set(goal), qd.at[-4:].set(0.0))  # JaxGCRL's qd[-4:]
         return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)

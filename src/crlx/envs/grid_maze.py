@@ -69,12 +69,12 @@ def wall_runs(rows: list[str]) -> list[tuple[int, int, int]]:
 class GridMaze:
     """A parsed layout at a cell size `scaling` (m)."""
 
-    def __init__(self, name: str, layout: str, scaling: float):
-        if layout not in GRID_LAYOUTS:
-            raise ValueError(f"{name}: layout must be one of {sorted(GRID_LAYOUTS)}, got {layout!r}")
+    def __init__(self, name: str, layout: str, scaling: float, layouts: dict[str, str] = GRID_LAYOUTS):
+        if layout not in layouts:
+            raise ValueError(f"{name}: layout must be one of {sorted(layouts)}, got {layout!r}")
         if not scaling > 0:
             raise ValueError(f"{name}: maze_size_scaling must be > 0, got {scaling!r}")
-        self.rows = GRID_LAYOUTS[layout].strip("\n").splitlines()
+        self.rows = layouts[layout].strip("\n").splitlines()
         self.scaling = float(scaling)
         self.starts = self.cells("S")
         self.goals = self.cells("G")
@@ -99,6 +99,10 @@ class GridMaze:
                                     pos=[i * self.scaling, (j + k) / 2 * self.scaling, half_height],
                                     size=[half, (k - j + 1) * half, half_height], contype=1, conaffinity=1,
                                     rgba=[0.7, 0.5, 0.3, 1.0])
+
+    def at_start(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        """q with its first two entries (the body's xy) at a start cell's center, picked uniformly."""
+        return q.at[:2].set(self.pick(rng, self.starts))
 
     @staticmethod
     def pick(rng: jax.Array, centers: np.ndarray) -> jax.Array:

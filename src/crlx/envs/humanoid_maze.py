@@ -1,4 +1,5 @@
-"""JaxGCRL's humanoid mazes (jaxgcrl 0.2.8 jaxgcrl/envs/humanoid_maze.py, assets/humanoid_maze.xml) on brax's `humanoid.xml`.
+"""JaxGCRL's humanoid mazes (jaxgcrl 0.2.8 jaxgcrl/envs/humanoid_maze.py, assets/humanoid_maze.xml) on brax's
+`humanoid.xml`.
 
 JaxGCRL's env names humanoid_u_maze, humanoid_big_maze, humanoid_hardest_maze; layout "u", "big",
 "hardest" (JaxGCRL's U_MAZE, BIG_MAZE, HARDEST_MAZE, the same strings as its ant_maze.py, so the
@@ -78,4 +79,4 @@ class HumanoidMaze(Humanoid):
 
     def place(self, rng: jax.Array, q: jax.Array, goal: jax.Array) -> jax.Array:
         """The torso xy at a start cell's center (JaxGCRL's 'r' cell)."""
-        return q.at[:2].set(self.maze.pick(rng, self.maze.starts))
+        return self.maze.at_start(rng, q)

@@ -82,4 +82,4 @@ class SimpleMaze(TargetGoalEnv):
         return self.maze.pick(rng, self.maze.goals)
 
     def place(self, rng: jax.Array, q: jax.Array, goal: jax.Array) -> jax.Array:
-        return q.at[:2].set(self.maze.pick(rng, self.maze.starts))
+        return self.maze.at_start(rng, q)

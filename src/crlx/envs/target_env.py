@@ -47,6 +47,12 @@ class TargetGoalEnv(PhysicsGoalEnv):
             raise ValueError(f"{name}: reset_noise_scale must be >= 0, got {reset_noise_scale!r}")
         self.reset_noise = float(reset_noise_scale)
 
+    def noisy_start(self, q_rng: jax.Array, qd_rng: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """init qpos + U(-reset_noise, reset_noise) and qvel ~ reset_noise * N(0, 1), both (q_size,) / (qd_size,)."""
+        noise = self.reset_noise
+        q = self.sys.init_q + jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-noise, maxval=noise)
+        return q, noise * jax.random.normal(qd_rng, (self.sys.qd_size(),))
+
     def sample_goal(self, rng: jax.Array) -> jax.Array:
         """(k,) the episode's target position."""
         raise NotImplementedError
@@ -68,9 +74,8 @@ class TargetGoalEnv(PhysicsGoalEnv):
 
     def reset(self, rng: jax.Array) -> State:
         q_rng, qd_rng, goal_rng, place_rng = jax.random.split(rng, 4)
-        k, noise = len(self.target_axes), self.reset_noise
-        q = self.sys.init_q + jax.random.uniform(q_rng, (self.sys.q_size(),), minval=-noise, maxval=noise)
-        qd = noise * jax.random.normal(qd_rng, (self.sys.qd_size(),))
+        k = len(self.target_axes)
+        q, qd = self.noisy_start(q_rng, qd_rng)
         goal = self.sample_goal(goal_rng)
         q = self.place(place_rng, q.at[-k:].set(goal), goal)
         pipeline_state = self.pipeline_init(q, qd.at[-k:].set(0.0))
