@@ -15,6 +15,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def main() -> None:
     parser.add_argument("--cpu", default=None, help="CPU list for taskset (default: not pinned)")
     parser.add_argument("train_args", nargs="*", help="crlx.train's arguments, after --")
     args = parser.parse_args()
-    run_dir = Path(os.environ.get("TMPDIR", "/tmp")) / "crlx_start_time"
+    run_dir = Path(tempfile.mkdtemp(prefix="crlx_start_time-"))
     cmd = (["taskset", "-c", args.cpu] if args.cpu else []) + [
         sys.executable, "-m", "crlx.train", *args.train_args, "--checkpoint.every", "0",
         "--log.run_dir", str(run_dir)]

@@ -33,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -148,6 +149,7 @@ def main(argv=None) -> int:
     cache = None
     for index in range(args.rounds):
         cache = tempfile.mkdtemp(prefix="crlx-cache-")
+        shutil.rmtree(out / f"crlx-r{index}", ignore_errors=True)  # a fresh run, not one appended to a rerun's
         cmds = commands(args, out, f"r{index}")
         cores = {"crlx": index % 2, "jaxgcrl": 1 - index % 2}
         envs = {"crlx": {**os.environ, "CRLX_CACHE_DIR": cache, "WANDB_MODE": "disabled"},

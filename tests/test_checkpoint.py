@@ -1,7 +1,9 @@
-"""Checkpoints: exact resume after SIGKILL, clear errors for bad checkpoints, NaN keeps the last good one."""
+"""Checkpoints: exact resume after SIGKILL, clear errors for bad checkpoints and reused run dirs, NaN keeps the last
+good one."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -61,6 +63,9 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path):
 def test_resume_rejects_changed_flags_and_bad_checkpoints(tmp_path):
     cfg = tiny_config(tmp_path, checkpoint=CheckpointConfig(every=1))
     result = crlx.train(cfg)
+    again = cfg.replace(log=dataclasses.replace(cfg.log, run_name=result.run_dir.name))
+    with pytest.raises(crlx.ConfigError, match="already holds a run's metrics.jsonl.*--resume"):
+        crlx.train(again)  # a fresh run into it would append to its rows
     with pytest.raises(crlx.ConfigError, match="num_envs"):
         parse_args(["--resume", str(result.run_dir), "--num_envs=16"])
     # a checkpoint from a different network shape

@@ -34,7 +34,7 @@ from crlx.continual_metrics import own_curves, success_matrix, summarize
 from crlx.continual_program import cached_program
 from crlx.continual_report import write_report
 from crlx.envs import SEQUENCES
-from crlx.logging import RunLogger
+from crlx.logging import RunLogger, require_fresh
 from crlx.trainer import NonFiniteError, check_finite
 
 Transfer = Literal["none", "critic", "all"]
@@ -198,6 +198,8 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
     stamp = time.strftime("%Y%m%d-%H%M%S")
     run_dir = Path(resume) if resume is not None else Path(cfg.log.run_dir) / (
         cfg.log.run_name or f"{cont.label}-{cont.transfer}-s{cfg.seed}-{stamp}")
+    if resume is None:
+        require_fresh([run_dir], run_dir)
     ref_curves = reference_curves(cont, cfg, run_dir, tasks, span) if cont.transfer != "none" else None
     init_key, eval_key = jax.random.split(jax.random.PRNGKey(cfg.seed))
     task_key = lambda i: jax.random.fold_in(init_key, i)  # noqa: E731

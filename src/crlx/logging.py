@@ -31,6 +31,18 @@ def to_python(value: Any) -> Any:
     return int(number) if isinstance(value, int) else number
 
 
+def require_fresh(run_dirs: list[Path], run: Path) -> None:
+    """ConfigError when a fresh run `run` would append to an earlier run's metrics.jsonl in `run_dirs`."""
+    from crlx.config import ConfigError
+
+    for d in run_dirs:
+        if (Path(d) / "metrics.jsonl").exists():
+            raise ConfigError(
+                f"log.run_name: {str(d)!r} already holds a run's metrics.jsonl, which a fresh run would mix with its own; "
+                f"continue that run with --resume {run}, or start afresh under another --log.run_name (or remove it)."
+            )
+
+
 def write_config_json(run_dir: Path, cfg: Config, sources: dict[str, str] | None = None) -> dict:
     """<run_dir>/config.json: the resolved config, its derived values, and which source set each field
     ("crlx", "env", "config", "resume", "flag", or "user" from Python; see crlx.config.value_sources).

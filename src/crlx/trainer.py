@@ -20,7 +20,7 @@ from crlx import checkpoint, compile_cache, preflight
 from crlx.agent import make_agent
 from crlx.config import Config
 from crlx.evaluate import make_evaluate
-from crlx.logging import RunLogger, default_run_name, write_config_json
+from crlx.logging import RunLogger, default_run_name, require_fresh, write_config_json
 from crlx.status import Status, describe_env, describe_schedule
 from crlx.types import TrainState
 
@@ -165,13 +165,15 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
     compile_cache.enable()
     status(f"building env {cfg.env}")
     env = preflight.prepare(cfg)  # validates the config and builds the env once
+    seeds = Seeds(cfg)
+    parent, dirs = run_dirs(cfg, seeds, None if resume is None else Path(resume))
+    if resume is None:
+        require_fresh(dirs, parent)
     status(describe_env(cfg, env))
     status(describe_schedule(cfg))
     agent = make_agent(cfg, env=env)
-    seeds = Seeds(cfg)
     evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.seeds_batched, agent.mesh)
     init_key, eval_key = seeds.keys()
-    parent, dirs = run_dirs(cfg, seeds, None if resume is None else Path(resume))
     ts = agent.init(init_key)
     resume_at, buffer_restored = None, False
     if resume is not None:
