@@ -23,6 +23,7 @@ import argparse
 import datetime
 import json
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CPU_SIZE = ("--num_envs", "64", "--num_eval_envs", "32", "--num_epochs", "20")
 """a CPU-sized run of an MJX / brax env: fewer envs, fewer and smaller evaluations"""
 MW_CPU_SIZE = ("--num_envs", "64", "--num_eval_envs", "16", "--num_epochs", "8")
-"""Meta-World on MJX on CPU: 2 seeds of 64 envs trained mw_reach's 79k env steps per seed in 64
-minutes, evaluations included, after about 20 minutes of compile and prefill (2026-12-03); a
-budget of 60k runs 8 epochs of 2 iterations of 64 x 62 (63.5k), about the hour"""
+"""Meta-World on MJX on CPU: a budget of 60k runs 8 epochs of 2 iterations of 64 x 62 (63.5k env steps
+per seed); 2 seeds took 60 minutes, evaluations included, after about 20 minutes of compile and
+prefill (mw_reach and mw_push, 2026-12-03)"""
 TIERS = {
     "cpu": [
         ("point_u_maze", None, 2_000_000, ()), ("point_big_maze", None, 2_000_000, ()),
@@ -110,7 +111,7 @@ def plot(name: str, runs: list[list[dict]], out: Path) -> None:
     fig = Figure(figsize=(9, 3.2))
     FigureCanvasAgg(fig)
     for ax, xkey in zip(fig.subplots(1, 2), ("env_steps", "perf/wall_s")):
-        curves = [(np.array([r.get(xkey, np.nan) for r in rows if "eval/success" in r], float),
+        curves = [(np.array([r.get(xkey, 0.0) for r in rows if "eval/success" in r], float),  # the 0-step eval: 0 s
                    np.array([r["eval/success"] for r in rows if "eval/success" in r], float)) for rows in runs]
         length = min(len(y) for _, y in curves)
         x = np.nanmean([c[0][:length] for c in curves], axis=0)
@@ -151,6 +152,7 @@ def main() -> None:
         tag = f"{env}-{Path(config).stem if config else 'crlx'}"
         run_dir = args.runs / args.tier / tag
         cmd = command(args, env, config, steps, flags, run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)  # measured afresh
         subprocess.run(cmd, cwd=ROOT, check=True)
         runs = seed_rows(run_dir)
         planned = max(r["env_steps"] for rows in runs for r in rows)  # whole epochs: >= the budget
