@@ -11,6 +11,7 @@ import pytest
 import crlx
 from crlx.agent import TRACE_COUNTS, make_agent
 from crlx.config import LogConfig, LossConfig
+from crlx.evaluate import make_evaluate
 from tests.conftest import preset, tiny_config
 
 EXPECTED_TRAIN_METRICS = {
@@ -27,7 +28,7 @@ EXPECTED_TRAIN_METRICS = {
     "actor/entropy",
     "actor/alpha",
 }
-EXPECTED_EVAL_METRICS = {"eval/success", "eval/time_near_goal", "eval/final_dist", "eval/min_dist"}
+EXPECTED_EVAL_METRICS = {"eval/success", "eval/time_near_goal", "eval/final_dist", "eval/min_dist", "eval/episode_steps"}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,25 @@ def test_prefill_fills_min_replay_size(tiny_agent):
     state = agent.prefill(agent.init(jax.random.PRNGKey(1)))
     assert int(state.buffer.count) == cfg.prefill_iterations * cfg.unroll_length >= cfg.buffer.min_replay_size
     assert int(state.env_steps) == 0  # prefill does not count as training
+
+
+def test_sampled_and_uniform_evaluations_move_where_the_mean_stays(tiny_agent):
+    """With a zeroed actor (mean 0, log_std mid-range) tanh(mean) = 0 leaves the point where it starts;
+    sampled actions and uniform ones (no actor) move it. point_mass never terminates: every episode
+    runs its full length."""
+    cfg, agent, _ = tiny_agent
+    zeroed = jax.tree.map(np.zeros_like, agent.init(jax.random.PRNGKey(2)).actor_params)
+    key = jax.random.PRNGKey(3)
+    still = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs)(zeroed, key)
+    assert float(still["eval/min_dist"]) == pytest.approx(float(still["eval/final_dist"]))
+    length = agent.env.spec.episode_length
+    assert float(still["eval/episode_steps"]) == length
+    for actor, actions in ((agent.actor, "sampled"), (None, "uniform")):
+        moved = make_evaluate(agent.env, actor, cfg.num_eval_envs, actions=actions)(zeroed, key)
+        assert float(moved["eval/min_dist"]) < float(moved["eval/final_dist"]) - 1e-3, actions
+        assert float(moved["eval/episode_steps"]) == length
+    with pytest.raises(ValueError, match="actions must be"):
+        make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, actions="greedy")
 
 
 def test_train_returns_params_history_and_policy(tmp_path):
