@@ -4,13 +4,10 @@ Public API: Config, train, train_sequence, make_env, make_policy, ENERGIES, LOSS
 register_energy, register_loss.
 """
 
-import os
+from crlx import xla_flags
 
-# XLA's CPU fusion emitters make MJX scenes with ball and box contacts compile and run far slower
-# (docs/BENCHMARKS.md); turned off unless XLA_FLAGS already sets them. Read when JAX starts its
-# CPU backend, so it applies when crlx is imported before the first JAX computation.
-if "xla_cpu_use_fusion_emitters" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_use_fusion_emitters=false").strip()
+# XLA options read when JAX starts a backend: crlx must be imported before the first computation.
+xla_flags.apply()
 
 
 def _import_mjx_warp_quietly() -> None:
