@@ -139,3 +139,66 @@ def test_every_env_has_valid_training_defaults_and_every_rule_is_documented():
         assert any(fnmatch.fnmatchcase(name, pattern) for name in ENVS), f"rule {pattern!r} matches no env"
         assert f"`{pattern}`" in docs, f"docs/ENVIRONMENTS.md does not list the training defaults of {pattern!r}"
     assert Config.for_env("point_mass").num_envs == 32 and Config.for_env("ant").num_envs == Config().num_envs
+
+
+def test_ant_card_is_jaxgcrl_preset_without_its_budget():
+    """`--env ant` trains JaxGCRL's CRL (the schedule and networks of configs/jaxgcrl.yaml) at CPU scale."""
+    from crlx.config import field_values
+    from crlx.train import load_config_file
+    from tests.conftest import ROOT
+
+    preset = field_values(load_config_file(ROOT / "configs" / "jaxgcrl.yaml", Config(env="ant")))
+    card = field_values(Config.for_env("ant", scale="cpu"))
+    differ = {k for k in preset if preset[k] != card[k]}
+    assert differ == {"total_env_steps", "num_epochs", "scale", "episode_length"}, differ
+    from crlx.envs import make_env
+
+    assert card["episode_length"] is None and make_env("ant").spec.episode_length == preset["episode_length"] == 1001
+    assert Config.for_env("ant", scale="cpu").update_to_data_ratio == pytest.approx(16.13, abs=0.01)
+
+
+def test_gpu_scale_multiplies_envs_updates_and_eval_envs_keeping_the_ratio():
+    from crlx.envs.training_defaults import GPU_NUM_ENVS
+
+    for name in ("ant", "point_mass", "mw_push", "reacher"):
+        cpu, gpu = Config.for_env(name, scale="cpu"), Config.for_env(name, scale="gpu")
+        assert (cpu.scale, gpu.scale) == ("cpu", "gpu")
+        assert gpu.num_envs == max(GPU_NUM_ENVS, cpu.num_envs)
+        factor = gpu.num_envs / cpu.num_envs
+        assert gpu.updates_per_iteration == round(cpu.updates_per_iteration * factor), name
+        assert gpu.num_eval_envs == round(cpu.num_eval_envs * factor), name
+        assert gpu.updates_per_env_step == pytest.approx(cpu.updates_per_env_step, rel=0.02), name
+        gpu.validate()
+    ant = Config.for_env("ant", scale="gpu")
+    assert (ant.num_envs, ant.updates_per_iteration, ant.num_eval_envs) == (1024, 4000, 1024)
+    big = Config.for_env("ant", scale="cpu").replace(num_envs=2048)
+    from crlx.envs.training_defaults import at_scale
+
+    assert at_scale(big, "gpu").num_envs == 2048 and at_scale(big, "gpu").updates_per_iteration == 1000
+
+
+def test_auto_scale_follows_the_default_backend(monkeypatch):
+    import jax
+
+    from crlx.envs.training_defaults import resolve_scale
+
+    assert Config.for_env("ant").scale == "cpu" == resolve_scale("auto")  # the test machine has no GPU
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    assert resolve_scale("auto") == "gpu" and Config.for_env("ant").num_envs == 1024
+    assert resolve_scale("cpu") == "cpu" and Config.for_env("ant", scale="cpu").num_envs == 256
+
+
+def test_scale_flag_overrides_and_flags_win_over_the_scale():
+    from crlx.config import value_sources
+    from crlx.train import parse_command
+
+    cfg, _, sources = parse_command(["--env", "ant", "--scale", "gpu"])
+    assert (cfg.scale, cfg.num_envs, cfg.updates_per_iteration) == ("gpu", 1024, 4000)
+    assert sources["scale"] == "device" and sources["num_envs"] == "device" and sources["actor.depth"] == "env"
+    cfg, _, sources = parse_command(["--env", "ant", "--scale", "gpu", "--num_envs", "512"])
+    assert (cfg.num_envs, cfg.updates_per_iteration) == (512, 4000) and sources["num_envs"] == "flag"
+    cfg, _, _ = parse_command(["--env", "ant"])
+    assert (cfg.scale, cfg.num_envs) == ("cpu", 256)
+    assert value_sources(Config.for_env("ant", scale="cpu"))["scale"] == "device"
+    with pytest.raises(ConfigError, match="scale"):
+        Config(env="ant", scale="tpu").validate()

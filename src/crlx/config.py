@@ -23,6 +23,7 @@ Activation = Literal["swish", "relu", "gelu", "tanh", "elu"]
 GoalStrategy = Literal["geometric", "uniform_future", "final"]
 PrefillActions = Literal["uniform", "policy"]
 WandbMode = Literal["online", "offline", "disabled"]
+Scale = Literal["auto", "cpu", "gpu"]
 
 
 class ConfigError(ValueError):
@@ -185,6 +186,11 @@ class Config:
     """SGCRL (Liu et al. 2024): every rollout and evaluation commands one fixed goal, the goal the
     env's reset draws from a key of (seed, env name); the critic and actor still train on hindsight
     future-state goals (crlx.single_goal). With num_seeds > 1 the seeds share the goal of `seed`"""
+    scale: Scale = "auto"
+    """run scale: "cpu" (the env's training defaults, sized for a CPU), "gpu" (num_envs raised to at
+    least 1024, updates_per_iteration and num_eval_envs by the same factor: the same update-to-data
+    ratio), or "auto" (gpu when JAX's default backend is an accelerator); resolved by
+    `Config.for_env` and the CLI, recorded resolved in config.json"""
     seed: int = 0
     """PRNG seed for networks, envs and sampling"""
     num_seeds: int = 1
@@ -290,13 +296,15 @@ class Config:
         return _merge(base or cls(), {k: v for k, v in data.items() if k not in ("derived", "sources")}, source, "")
 
     @classmethod
-    def for_env(cls, env: str, **changes) -> "Config":
-        """crlx's defaults, then env `env`'s training defaults (crlx.envs.training_defaults), then
-        `changes` (top-level fields): what `python -m crlx.train --env NAME` starts from."""
-        from crlx.envs.training_defaults import training_defaults
+    def for_env(cls, env: str, scale: str = "auto", **changes) -> "Config":
+        """crlx's defaults, then env `env`'s training defaults (crlx.envs.training_defaults) at the run
+        scale (`scale`; "auto" resolved from the device), then `changes` (top-level fields): what
+        `python -m crlx.train --env NAME` starts from."""
+        from crlx.envs.training_defaults import at_scale, resolve_scale, training_defaults
 
+        scale = resolve_scale(scale)
         base = cls.from_dict(training_defaults(env), base=cls(env=env), source=f"{env}'s training defaults")
-        return base.replace(**changes)
+        return at_scale(base, scale).replace(**changes)
 
     def replace(self, **changes) -> "Config":
         return dataclasses.replace(self, **changes)
@@ -368,6 +376,7 @@ class Config:
             "buffer.goal_strategy": (self.buffer.goal_strategy, get_args(GoalStrategy)),
             "buffer.prefill_actions": (self.buffer.prefill_actions, get_args(PrefillActions)),
             "wandb.mode": (self.wandb.mode, get_args(WandbMode)),
+            "scale": (self.scale, get_args(Scale)),
         }
         for prefix, net in (("actor", self.actor), ("critic", self.critic)):
             choices[f"{prefix}.activation"] = (net.activation, get_args(Activation))
@@ -516,11 +525,14 @@ def field_values(node, prefix: str = "") -> dict:
 
 def value_sources(cfg: Config, layers: dict[str, Config] | None = None, last: str = "user") -> dict[str, str]:
     """{dotted field: the source that set it}: "crlx" (Config defaults), "env" (the env's training
-    defaults), each later layer by name (e.g. {"config": the config after --config FILE}), and `last`
+    defaults), "device" (the run scale, crlx.envs.training_defaults.at_scale), each later layer by
+    name (e.g. {"config": the config after --config FILE}), and `last`
     for what differs from every layer ("flag" on the command line, "user" from Python).
 
     A source "sets" a field when its value differs from the one below it."""
-    stack = [("crlx", Config(env=cfg.env)), ("env", Config.for_env(cfg.env)), *(layers or {}).items()]
+    env_card = Config.for_env(cfg.env, scale="cpu").replace(scale=Config.scale)  # the card before any scale
+    stack = [("crlx", Config(env=cfg.env)), ("env", env_card),
+             ("device", Config.for_env(cfg.env, scale=cfg.scale)), *(layers or {}).items()]
     stack.append((last, cfg))
     values = [(name, field_values(layer)) for name, layer in stack]
     out = {}

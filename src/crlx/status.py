@@ -38,6 +38,23 @@ def describe_env(cfg: Config, env) -> str:
             f"{env.goal_dim}, action {env.action_size}, episodes of {env.spec.episode_length} steps")
 
 
+def describe_scale(cfg: Config, sources: dict[str, str] | None) -> str:
+    """The run scale, what chose it and the sizes it gave ("" for a config that was never scaled)."""
+    if cfg.scale == "auto":
+        return ""
+    source = (sources or {}).get("scale")
+    if source in ("flag", "config", "resume", "user"):
+        why = {"flag": "--scale", "config": "the --config file", "resume": "the resumed run",
+               "user": "the Config"}[source]
+        chosen_by = f"set by {why}"
+    else:
+        import jax
+
+        chosen_by = f"JAX's default backend is {jax.default_backend()}"
+    return (f"scale {cfg.scale} ({chosen_by}): {cfg.num_envs} envs, {cfg.updates_per_iteration} updates per "
+            f"iteration, {cfg.num_eval_envs} eval envs; --scale cpu|gpu overrides")
+
+
 def describe_schedule(cfg: Config) -> str:
     """The update-to-data ratio in words, beside JaxGCRL's CRL (0.063 updates, 16.1 transitions per env step)."""
     return (f"schedule: {cfg.num_envs} envs x {cfg.unroll_length} steps, then {cfg.updates_per_iteration} updates "

@@ -78,7 +78,8 @@ def parse_command(argv: list[str] | None = None) -> Command:
 
     if env not in ENVS:
         raise ConfigError(unknown_env_message(env))
-    base = Config.for_env(env)
+    scale = _peek_option(argv, "scale") or saved.get("scale") or data.get("scale") or Config.scale
+    base = Config.for_env(env, scale=scale)
     layers = {}
     if config_file is not None:
         base = layers["config"] = Config.from_dict(data, base=base, source=str(config_file))

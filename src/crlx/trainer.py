@@ -21,7 +21,7 @@ from crlx.agent import make_agent
 from crlx.config import Config
 from crlx.evaluate import make_evaluate
 from crlx.logging import RunLogger, default_run_name, require_fresh, write_config_json
-from crlx.status import Status, describe_env, describe_schedule
+from crlx.status import Status, describe_env, describe_scale, describe_schedule
 from crlx.types import TrainState
 
 
@@ -170,6 +170,8 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
     if resume is None:
         require_fresh(dirs, parent)
     status(describe_env(cfg, env))
+    if describe_scale(cfg, sources):
+        status(describe_scale(cfg, sources))
     status(describe_schedule(cfg))
     agent = make_agent(cfg, env=env)
     evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.seeds_batched, agent.mesh)
