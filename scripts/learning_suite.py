@@ -1,7 +1,7 @@
 """Train a named list of envs over seeds and write docs/LEARNING.md and docs/learning/*.png.
 
     python scripts/learning_suite.py --tier cpu [--cpu 0,1] [--seeds 3] [--only ant reacher]
-    python scripts/learning_suite.py --tier gpu --seeds 3
+    python scripts/learning_suite.py --tier gpu --seeds 1 --slice_s 540   # one GPU slice; repeat to go on
     python scripts/learning_suite.py --tier cpu --only mw_reach mw_push --python .venv-metaworld/bin/python
     python scripts/learning_suite.py --tier cpu --report_only    # docs/LEARNING.md from the stored figures
 
@@ -15,6 +15,12 @@ Figures: eval/success against env steps and against wall seconds, mean and min-m
 Each entry's figures are kept in docs/learning/<tier>-<env>-<config>.json, so runs of a few entries
 (--only) add to docs/LEARNING.md instead of replacing it; docs/learning/NOTES.md (diagnoses) is
 appended to it.
+
+Slices (`--slice_s S`, for time-limited GPU sessions): entries already measured are skipped (unless
+--redo), the others run one at a time until S seconds are spent; an entry still running at the end
+of the slice is stopped and recorded as cut at the env steps it reached (marked in the table), so
+several short sessions build the table. The gpu tier evaluates sampled actions too and stands each
+row beside the published figure where one exists (PUBLISHED).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +44,18 @@ MW_CPU_SIZE = ("--num_envs", "64", "--num_eval_envs", "16", "--num_epochs", "8")
 """Meta-World on MJX on CPU: a budget of 60k runs 8 epochs of 2 iterations of 64 x 62 (63.5k env steps
 per seed); 2 seeds took 60 minutes, evaluations included, after about 20 minutes of compile and
 prefill (mw_reach and mw_push, 2026-12-03)"""
+GPU_EVAL = ("--eval_sampled", "True")
+"""the gpu tier also evaluates sampled actions (JaxGCRL's published ant curves did)"""
+PUBLISHED = {
+    "ant": "JaxGCRL 0.64 @10M (1024 envs, sampled-action eval, 2024 code)",
+    "arm_reach": "JaxGCRL 1.0 @20M (its Panda arm)",
+    "arm_push_easy": "JaxGCRL 0.94 @30M (its Panda arm); scaling-crl time at goal 308 (depth 4) / 762 (depth 64)",
+    "ant_big_maze": "scaling-crl time at goal 61 (depth 4) / 441 (depth 64)",
+    "humanoid": "scaling-crl time at goal 12.6 / 649",
+    "humanoid_u_maze": "scaling-crl time at goal 3.2 / 159",
+}
+"""published figures to stand beside a gpu-tier row (success: episode_success_any; scaling-crl: steps
+of 1000 at the goal, compare 1000 x eval/time_near_goal)"""
 TIERS = {
     "cpu": [
         ("point_u_maze", None, 2_000_000, ()), ("point_big_maze", None, 2_000_000, ()),
@@ -48,9 +67,12 @@ TIERS = {
         ("mw_reach", None, 60_000, MW_CPU_SIZE), ("mw_push", None, 60_000, MW_CPU_SIZE),
     ],
     "gpu": [
-        (env, config, 10_000_000, ())
-        for env in ("ant", "ant_u_maze", "ant_big_maze", "humanoid", "mw_push_back")
-        for config in (None, "configs/jaxgcrl.yaml")
+        ("ant", None, 10_000_000, GPU_EVAL), ("arm_reach", None, 20_000_000, GPU_EVAL),
+        ("arm_push_easy", None, 30_000_000, GPU_EVAL), ("mw_reach", None, 10_000_000, GPU_EVAL),
+        ("mw_push", None, 10_000_000, GPU_EVAL), ("mw_push_back", None, 10_000_000, GPU_EVAL),
+        ("pusher_easy", None, 10_000_000, GPU_EVAL), ("simple_big_maze", None, 10_000_000, GPU_EVAL),
+        ("ant_u_maze", None, 10_000_000, GPU_EVAL), ("ant_big_maze", None, 10_000_000, GPU_EVAL),
+        ("humanoid", None, 10_000_000, GPU_EVAL), ("humanoid_u_maze", None, 10_000_000, GPU_EVAL),
     ],
 }
 """(env, --config file or None for crlx's defaults and the env's training defaults, total env steps,
@@ -127,6 +149,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="run only these envs of the tier")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "learning_suite")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "LEARNING.md")
+    parser.add_argument("--slice_s", type=float, default=None,
+                        help="run unmeasured entries until this many seconds are spent (see Slices above)")
+    parser.add_argument("--redo", action="store_true", help="with --slice_s: measure entries again")
     parser.add_argument("--report_only", action="store_true",
                         help="rewrite --out from the stored docs/learning/*.json and NOTES.md; train nothing")
     args = parser.parse_args()
@@ -140,22 +165,42 @@ def main() -> None:
         raise SystemExit(f"--only {args.only}: none of them is in the {args.tier} tier {[e[0] for e in TIERS[args.tier]]}")
     figures = args.out.parent / "learning"
     figures.mkdir(parents=True, exist_ok=True)
+    deadline = None if args.slice_s is None else time.monotonic() + args.slice_s
     for env, config, steps, flags in entries:
         tag = f"{env}-{Path(config).stem if config else 'crlx'}"
+        if deadline is not None and not args.redo and (figures / f"{args.tier}-{tag}.json").is_file():
+            continue  # measured in an earlier slice
+        if deadline is not None and deadline - time.monotonic() < 60:
+            print(f"slice spent: {tag} and later entries wait for the next slice")
+            break
         run_dir = args.runs / args.tier / tag
         cmd = command(args, env, config, steps, flags, run_dir)
         shutil.rmtree(run_dir, ignore_errors=True)  # measured afresh
-        subprocess.run(cmd, cwd=ROOT, check=True)
-        runs = seed_rows(run_dir)
-        planned = max(r["env_steps"] for rows in runs for r in rows)  # whole epochs: >= the budget
+        try:
+            subprocess.run(cmd, cwd=ROOT, check=True,
+                           timeout=None if deadline is None else deadline - time.monotonic())
+            cut = False
+        except subprocess.TimeoutExpired:
+            cut = True  # the slice ended mid-run: record what it reached
+        runs = [rows for rows in seed_rows(run_dir) if rows]
+        if not runs:
+            print(f"{tag}: no evaluation before the slice ended")
+            break
+        reached = max(r["env_steps"] for rows in runs for r in rows)
+        planned = reached if cut else max(reached, steps)  # whole epochs: >= the budget
         baseline = subprocess.run((["taskset", "-c", args.cpu] if args.cpu else []) + [args.python, "-c", RANDOM_BASELINE, env,
                                   str(episode_length(config))], cwd=ROOT, check=True, capture_output=True,
                                   text=True).stdout.strip().splitlines()[-1]
         result = {
             "env": env, "config": config or "crlx + env defaults", "budget": steps, "seeds": len(runs),
             "command": " ".join(cmd[cmd.index("-m"):]), "date": str(datetime.date.today()),
-            "random": float(baseline),
+            "device": device_name(args.python), "random": float(baseline),
+            "cut_at": reached if cut else None,
             "success": [band([at(rows, "eval/success", m * planned) for rows in runs]) for m in MARKS],
+            "success_sampled": band([at(rows, "eval/success_sampled", planned) for rows in runs]),
+            "time_at_goal": band([1000 * at(rows, "eval/time_near_goal", planned) for rows in runs]),
+            "goal_moved": band([at(rows, "train/goal_moved", planned) for rows in runs]),
+            "published": PUBLISHED.get(env, ""),
             "wall_s": band([at(rows, "perf/wall_s", planned) for rows in runs]),
             "accuracy": band([at(rows, "critic/accuracy", planned) for rows in runs]),
             "erank": f"{band([at(r, 'critic/erank_phi', planned) for r in runs])} / "
@@ -164,6 +209,15 @@ def main() -> None:
         (figures / f"{args.tier}-{tag}.json").write_text(json.dumps(result, indent=1))
         plot(tag, runs, figures / f"{args.tier}-{tag}.png")
         write_report(args, figures)
+        if cut:
+            break
+
+
+def device_name(python: str) -> str:
+    """The first JAX device of `python`'s JAX, e.g. 'cuda:0 (NVIDIA H200)' or 'TFRT_CPU_0'."""
+    code = "import jax; d = jax.devices()[0]; print(f'{d} ({getattr(d, \"device_kind\", \"\")})')"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    return out.stdout.strip().splitlines()[-1] if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
 def episode_length(config: str | None) -> int:
@@ -187,11 +241,15 @@ def write_report(args, figures: Path) -> None:
         if not results:
             continue
         lines = [f"## {tier} tier", "", "| env | config | budget | seeds | wall s | random | "
-                 + " | ".join(f"success @{m:.0%}" for m in MARKS) + " | critic/accuracy | erank phi / psi | date |",
-                 "|---" * (9 + len(MARKS)) + "|"]
+                 + " | ".join(f"success @{m:.0%}" for m in MARKS)
+                 + " | sampled | goal moved | time at goal | critic/accuracy | erank phi / psi | published | device, date |",
+                 "|---" * (13 + len(MARKS)) + "|"]
         for r in results:
-            lines.append(f"| `{r['env']}` | {r['config']} | {r['budget']:,} | {r['seeds']} | {r['wall_s']} | "
-                         f"{r['random']:.2f} | " + " | ".join(r["success"]) + f" | {r['accuracy']} | {r['erank']} | {r['date']} |")
+            budget = f"{r['budget']:,}" + (f" (cut at {r['cut_at']:,})" if r.get("cut_at") else "")
+            lines.append(f"| `{r['env']}` | {r['config']} | {budget} | {r['seeds']} | {r['wall_s']} | "
+                         f"{r['random']:.2f} | " + " | ".join(r["success"])
+                         + f" | {r.get('success_sampled', '-')} | {r.get('goal_moved', '-')} | {r.get('time_at_goal', '-')}"
+                         f" | {r['accuracy']} | {r['erank']} | {r.get('published', '')} | {r.get('device', '')} {r['date']} |")
         lines += ["", "Commands:", ""] + [f"- `{r['env']}`: `python {r['command']}`" for r in results]
         sections.append("\n".join(lines))
     header = (f"# Learning suite\n\nWritten by `python scripts/learning_suite.py --tier cpu|gpu [--only ENV ...]` on "

@@ -11,12 +11,13 @@ import pytest
 import crlx
 from crlx.agent import TRACE_COUNTS, make_agent
 from crlx.config import LogConfig, LossConfig
-from crlx.evaluate import make_evaluate
+from crlx.evaluate import make_evaluate, with_sampled
 from tests.conftest import preset, tiny_config
 
 EXPECTED_TRAIN_METRICS = {
     "train/success",
     "train/dist",
+    "train/goal_spread",
     "critic/loss",
     "critic/accuracy",
     "critic/logits_pos",
@@ -77,13 +78,19 @@ def test_sampled_and_uniform_evaluations_move_where_the_mean_stays(tiny_agent):
         assert float(moved["eval/episode_steps"]) == length
     with pytest.raises(ValueError, match="actions must be"):
         make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, actions="greedy")
+    both = with_sampled(make_evaluate(agent.env, agent.actor, cfg.num_eval_envs),
+                        make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, actions="sampled"))(zeroed, key)
+    sampled = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, actions="sampled")(zeroed, key)
+    assert set(both) == EXPECTED_EVAL_METRICS | {f"{k}_sampled" for k in EXPECTED_EVAL_METRICS}
+    for name in EXPECTED_EVAL_METRICS:
+        assert float(both[name]) == float(still[name]) and float(both[f"{name}_sampled"]) == float(sampled[name])
 
 
 def test_train_returns_params_history_and_policy(tmp_path):
-    cfg = tiny_config(tmp_path, loss=LossConfig(learn_temperature=True, auto_entropy=False))
+    cfg = tiny_config(tmp_path, loss=LossConfig(learn_temperature=True, auto_entropy=False), eval_sampled=True)
     result = crlx.train(cfg)
     assert [h["env_steps"] for h in result.history] == [0, cfg.env_steps_per_epoch, 2 * cfg.env_steps_per_epoch]
-    assert EXPECTED_EVAL_METRICS <= set(result.history[0])
+    assert EXPECTED_EVAL_METRICS | {f"{k}_sampled" for k in EXPECTED_EVAL_METRICS} <= set(result.history[0])
     assert EXPECTED_TRAIN_METRICS | {"perf/env_steps_per_s", "perf/updates_per_s"} <= set(result.history[-1])
     assert result.history[-1]["actor/alpha"] == pytest.approx(cfg.loss.init_alpha)  # fixed without auto_entropy
     assert (result.run_dir / "metrics.jsonl").read_text().count("\n") == 3

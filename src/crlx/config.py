@@ -223,6 +223,10 @@ class Config:
     """Adam learning rate of log(alpha)"""
     num_eval_envs: int = 128
     """envs in each deterministic evaluation (one fresh episode each)"""
+    eval_sampled: bool = False
+    """also evaluate the training policy's sampled actions on the same episodes, logged as
+    eval/success_sampled etc. (JaxGCRL's published ant curves evaluated sampled actions; eval/success
+    is the deterministic tanh(mean) policy, as in JaxGCRL 0.2.8)"""
     actor: ActorConfig = field(default_factory=ActorConfig)
     critic: CriticConfig = field(default_factory=CriticConfig)
     loss: LossConfig = field(default_factory=LossConfig)

@@ -82,3 +82,14 @@ def make_evaluate(
         }
 
     return jax.jit(jax.vmap(evaluate) if seeds_batched else evaluate)
+
+
+def with_sampled(evaluate: Callable, evaluate_sampled: Callable) -> Callable:
+    """`evaluate`'s metrics plus `evaluate_sampled`'s (make_evaluate(actions="sampled")) on the same
+    key, so the same episodes, each renamed eval/<name>_sampled."""
+
+    def both(actor_params, key: jax.Array) -> dict:
+        sampled = evaluate_sampled(actor_params, key)
+        return {**evaluate(actor_params, key), **{f"{k}_sampled": v for k, v in sampled.items()}}
+
+    return both

@@ -19,7 +19,7 @@ import numpy as np
 from crlx import checkpoint, compile_cache, preflight
 from crlx.agent import make_agent
 from crlx.config import Config
-from crlx.evaluate import make_evaluate
+from crlx.evaluate import make_evaluate, with_sampled
 from crlx.logging import RunLogger, default_run_name, require_fresh, write_config_json
 from crlx.status import Status, describe_env, describe_scale, describe_schedule
 from crlx.types import TrainState
@@ -175,6 +175,9 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
     status(describe_schedule(cfg))
     agent = make_agent(cfg, env=env)
     evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.seeds_batched, agent.mesh)
+    if cfg.eval_sampled:
+        evaluate = with_sampled(evaluate, make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.seeds_batched,
+                                                        agent.mesh, actions="sampled"))
     init_key, eval_key = seeds.keys()
     ts = agent.init(init_key)
     resume_at, buffer_restored = None, False
