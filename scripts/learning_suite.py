@@ -62,7 +62,7 @@ TIERS = {
         ("point_hardest_maze", None, 2_000_000, ()),
         ("simple_u_maze", None, 1_000_000, CPU_SIZE), ("reacher", "configs/cpu.yaml", 640_000, ()),
         ("pusher_easy", None, 1_000_000, CPU_SIZE), ("arm_reach", None, 200_000, CPU_SIZE),
-        ("arm_push_easy", None, 300_000, CPU_SIZE), ("ant", None, 3_000_000, CPU_SIZE),
+        ("arm_push_easy", None, 300_000, CPU_SIZE), ("ant", None, 3_600_000, ("--num_epochs", "14")),
         ("ant_u_maze", None, 3_000_000, CPU_SIZE), ("humanoid", None, 500_000, CPU_SIZE),
         ("mw_reach", None, 60_000, MW_CPU_SIZE), ("mw_push", None, 60_000, MW_CPU_SIZE),
     ],
