@@ -221,12 +221,35 @@ def test_start_and_goal_distributions(name: str):
         np.testing.assert_allclose(g[:, 3:], CUBE_HALF)
 
 
-def test_push_goal_space_cube_and_hand():
-    """cube_and_hand: cube xyz ++ (hand - cube); the commanded hand offset is 0."""
-    env = ARM_TASKS["arm_push_easy"](goal_space="cube_and_hand")
+def test_push_goal_space_object_and_hand():
+    """object_and_hand: cube xyz ++ (hand - cube); the commanded hand offset is 0; success judges the
+    cube alone (tests/test_goal_spaces.py checks the same for every pushing task)."""
+    env = ARM_TASKS["arm_push_easy"](goal_space="object_and_hand")
     state = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
     assert env.goal_dim == 6 and state.obs.shape == (env.state_dim + 6,)
     s = jnp.arange(env.state_dim, dtype=jnp.float32)
     np.testing.assert_allclose(env.achieved_goal(s), np.r_[5.0, 6.0, 7.0, -5.0, -5.0, -5.0])
     q = env.place(jax.random.PRNGKey(1))
-    np.testing.assert_array_equal(env.sample_goal(jax.random.PRNGKey(2), q)[3:], 0.0)
+    np.testing.assert_array_equal(env.command(env.sample_goal(jax.random.PRNGKey(2), q))[3:], 0.0)
+    assert list(env.goal_spaces()) == ["object", "object_and_hand"]
+
+
+@pytest.mark.parametrize("name", ["arm_push_easy", "arm_push_hard"])
+def test_push_hand_start_near_object(name: str):
+    """near_object: the grip point NEAR_OBJECT_DISTANCE from the cube center (unless clipped at the
+    workspace edge), at NEAR_OBJECT_Z, in every direction; random: anywhere above the table."""
+    from crlx.envs.arm import NEAR_OBJECT_DISTANCE, NEAR_OBJECT_Z
+
+    q = np.asarray(jax.vmap(ARM_TASKS[name](hand_start="near_object").place)(jax.random.split(jax.random.PRNGKey(4), 512)))
+    hand, cube = q[:, HAND], q[:, CUBE_POS]
+    np.testing.assert_allclose(hand[:, 2], NEAR_OBJECT_Z)
+    offset = hand[:, :2] - cube[:, :2]
+    inside = (np.abs(hand[:, :2]) < np.array(HAND_HIGH[:2]) - 1e-6).all(axis=1)
+    assert inside.mean() > 0.9
+    np.testing.assert_allclose(np.linalg.norm(offset[inside], axis=1), NEAR_OBJECT_DISTANCE, rtol=1e-5)
+    angles = np.arctan2(offset[:, 1], offset[:, 0])
+    assert np.histogram(angles, bins=4, range=(-np.pi, np.pi))[0].min() > 80  # every direction
+    far = np.asarray(jax.vmap(ARM_TASKS[name]().place)(jax.random.split(jax.random.PRNGKey(4), 512)))
+    assert np.linalg.norm(far[:, HAND][:, :2] - far[:, CUBE_POS][:, :2], axis=1).mean() > 2 * NEAR_OBJECT_DISTANCE
+    with pytest.raises(ValueError, match="hand_start"):
+        ARM_TASKS[name](hand_start="above")

@@ -102,6 +102,26 @@ def test_goal_metrics(rollout: Rollout):
         np.testing.assert_allclose(dist[live], expected[live], rtol=1e-4, atol=1e-5, err_msg=f"step {t}")
 
 
+def test_object_envs_track_whether_the_object_moved(rollout: Rollout):
+    """Envs that declare an object (train/goal_moved) get metrics['goal_moved']: within the first
+    episode, 1 from the step the object first lies farther than the success threshold from its start."""
+    env = rollout.env
+    if not env.object_indices:
+        assert all("goal_moved" not in state.metrics for state in rollout.states)
+        return
+    index = list(env.object_indices)
+    assert all(0 <= i < env.state_dim for i in index)
+    start = np.asarray(rollout.states[0].obs)[:, index]
+    far = np.zeros(NUM_ENVS, bool)
+    for t in range(1, EPISODE_LENGTH):
+        state = rollout.states[t]
+        far |= np.linalg.norm(np.asarray(state.obs)[:, index] - start, axis=-1) > env.spec.success_threshold
+        np.testing.assert_array_equal(np.asarray(state.metrics["goal_moved"]) > 0, far, err_msg=f"step {t}")
+    end = rollout.states[EPISODE_LENGTH]  # its obs is the next episode's; its metric the ended episode's
+    assert ((np.asarray(end.metrics["goal_moved"]) > 0) >= far).all()
+    np.testing.assert_array_equal(np.asarray(end.info["goal_moved"]), 0.0)  # the next episode starts unmoved
+
+
 def test_goal_is_in_obs(rollout: Rollout):
     state_dim = rollout.env.state_dim
     for state in rollout.states:

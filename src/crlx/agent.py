@@ -25,7 +25,7 @@ import optax
 from jax.sharding import Mesh
 
 from crlx import buffer as replay
-from crlx import parallel, preflight
+from crlx import diagnostics, parallel, preflight
 from crlx.config import Config
 from crlx.envs import GoalEnv, wrap_for_training
 from crlx.losses import Losses, make_losses
@@ -135,7 +135,9 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
         )
 
     def collect(actor_params, env_state, key: jax.Array, random_actions):
-        """unroll_length steps of every env -> (env_state, Transition (T, E, ...), metrics (T, E)).
+        """unroll_length steps of every env -> (env_state, Transition (T, E, ...), metrics): train/success
+        and train/dist averaged over (T, E); for an env with an object also the counts of ended episodes
+        (crlx.diagnostics.ended_episode_counts) that the epoch turns into train/goal_moved.
 
         random_actions (a bool, or a traced bool): uniform actions in [-1, 1] instead of the policy's."""
 
@@ -154,12 +156,13 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
             action = jax.lax.cond(random_actions, uniform, policy, None)
             next_state = train_env.step(env_state, action)
             transition = Transition(state=obs[:, :state_dim], action=action, done=next_state.done)
-            return next_state, (transition, next_state.metrics["success"], next_state.metrics["dist"])
+            return next_state, (transition, next_state.metrics)
 
-        env_state, (traj, success, dist) = jax.lax.scan(
-            step, env_state, jax.random.split(key, cfg.unroll_length)
-        )
-        return env_state, traj, {"train/success": jnp.mean(success), "train/dist": jnp.mean(dist)}
+        env_state, (traj, step_metrics) = jax.lax.scan(step, env_state, jax.random.split(key, cfg.unroll_length))
+        metrics = {"train/success": jnp.mean(step_metrics["success"]), "train/dist": jnp.mean(step_metrics["dist"])}
+        if "goal_moved" in step_metrics:
+            metrics.update(diagnostics.ended_episode_counts(traj.done, step_metrics["goal_moved"]))
+        return env_state, traj, metrics
 
     def update(ts: TrainState, key: jax.Array) -> tuple[TrainState, dict]:
         """One sample; actor and alpha step against the current critic, then the critic step.
@@ -189,7 +192,8 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
             alpha_opt=alpha_opt,
             updates=ts.updates + 1,
         )
-        return ts, {**c_metrics, **a_metrics, **al_metrics, "actor/alpha": jnp.exp(log_alpha)}
+        return ts, {**c_metrics, **a_metrics, **al_metrics, "actor/alpha": jnp.exp(log_alpha),
+                    diagnostics.GOAL_SPREAD: diagnostics.goal_spread(batch.goal)}
 
     @jax.jit  # traced once: jax.eval_shape(learn) below and the cond's branch share the trace
     def learn(ts: TrainState, key: jax.Array) -> tuple[TrainState, dict]:
@@ -235,7 +239,9 @@ def make_agent(cfg: Config, mesh: Mesh | None = None, env: GoalEnv | None = None
             return ts, jax.tree.map(lambda total, m: total + m.astype(jnp.float32), sums, metrics)
 
         ts, sums = jax.lax.fori_loop(0, num_iterations, body, (ts, zeros))
-        return ts, jax.tree.map(lambda total: total / jnp.maximum(num_iterations, 1).astype(jnp.float32), sums)
+        counts, sums = diagnostics.split_episode_counts(sums)
+        means = jax.tree.map(lambda total: total / jnp.maximum(num_iterations, 1).astype(jnp.float32), sums)
+        return ts, {**means, **diagnostics.goal_moved(counts, ts.env_state.info)}
 
     if cfg.seeds_batched:  # one independent agent per leading index; keys (num_seeds, 2)
         init, run = jax.vmap(init), jax.vmap(run, in_axes=(0, None, None))

@@ -19,6 +19,7 @@ import numpy as np
 from crlx import checkpoint, compile_cache, preflight
 from crlx.agent import make_agent
 from crlx.config import Config
+from crlx.diagnostics import warn_if_goals_still
 from crlx.evaluate import make_evaluate, with_sampled
 from crlx.logging import RunLogger, default_run_name, require_fresh, write_config_json
 from crlx.status import Status, describe_env, describe_scale, describe_schedule
@@ -233,6 +234,7 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
             per_seed = [seeds.take(metrics, i) for i in range(len(loggers))]
             for seed, seed_metrics in zip(seeds.values, per_seed):
                 check_finite(seed_metrics, env_steps, seed if seeds.batched else None)
+            warn_if_goals_still(cfg, agent.env, index + 1, per_seed)  # once, after a share of the epochs
             perf = {
                 "perf/env_steps_per_s": cfg.env_steps_per_epoch / seconds,
                 "perf/total_env_steps_per_s": cfg.num_seeds * cfg.env_steps_per_epoch / seconds,

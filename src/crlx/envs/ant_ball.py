@@ -122,6 +122,8 @@ class AntBall(TargetGoalEnv):
     """Ant soccer: success when the ball xy is within `success_threshold` (m) of the goal."""
 
     goal_indices = (29, 30)
+    object_indices = (29, 30)
+    """the ball xy (ant_ball and ant_ball_maze)"""
     env_name = "ant_ball"
 
     def __init__(

@@ -106,7 +106,7 @@ class AntLightBall(AntBase):
         super().__init__("ant_light_ball", episode_length, success_threshold, backend, terminate_when_unhealthy,
                          healthy_z_range, goal_space, edit)
         self.ball_q = self.joint_qpos("ball")
-        self.goal_indices = (self.ball_q, self.ball_q + 1)
+        self.goal_indices = self.object_indices = (self.ball_q, self.ball_q + 1)
 
     def goal_spaces(self):
         ball = lambda s: s[..., self.ball_q : self.ball_q + 2]  # noqa: E731
@@ -157,6 +157,7 @@ class AntLightPush(AntBase):
         super().__init__("ant_light_push", episode_length, success_threshold, backend, terminate_when_unhealthy,
                          healthy_z_range, goal_space, edit)
         self.block_q = self.joint_qpos("block")
+        self.object_indices = (self.block_q, self.block_q + 1)  # the block xy: it must leave the corridor
 
     def place(self, rng: jax.Array, q: jax.Array) -> jax.Array:
         y = jax.random.uniform(rng, (), minval=-0.5, maxval=0.5)

@@ -136,6 +136,8 @@ class AntPush(TargetGoalEnv):
     """Ant push: success when the torso xy is within `success_threshold` (m) of the goal past the block."""
 
     goal_indices = (0, 1)
+    object_indices = (29, 30)
+    """the block xy: the goal is the torso's, but the block must move out of its way"""
     env_name = "ant_push"
     backends = ("mjx",)
 

@@ -24,8 +24,9 @@ arm_reach         hand xyz to a goal ~ U(goal_low, goal_high) (default x, y in [
 arm_push_easy     cube xyz to a goal on the table (z = 0.025) with xy in the cube region,
                   goal_min_distance..goal_max_distance (0.06..0.15) from the cube's start; 3, 0.05, 150
 arm_push_hard     as push_easy with the goal >= 0.2 from the cube's start (anywhere else in the
-                  region); 3, 0.05, 200. Both pushes offer the goal spaces "cube" (default) and
-                  "cube_and_hand": cube xyz ++ (hand - cube) xyz, commanding the hand offset 0 (6-d)
+                  region); 3, 0.05, 200. Both pushes offer the goal spaces "object" (default: the
+                  cube xyz) and "object_and_hand": achieved [cube xyz, hand - cube xyz], commanded
+                  [goal, 0] (6-d); success and dist judge the cube alone in both
 arm_binpick_easy  cube xyz to a goal resting in the bin: xy ~ (0, 0.2) + U(-goal_jitter,
                   goal_jitter) (0.03), z = 0.025; the cube starts at x in [-0.1, 0.1],
                   y in [-0.02, 0.06] (0.14..0.24 from the bin center) between the open fingers
@@ -45,7 +46,7 @@ import jax
 import jax.numpy as jnp
 from brax.envs.base import State
 
-from crlx.envs.base import EnvSpec, GoalEnv
+from crlx.envs.base import EnvSpec, GoalEnv, object_goal_spaces
 from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
 
 CUBE_HALF = 0.025
@@ -60,6 +61,13 @@ BIN_INNER_HALF = 0.06
 FINGER_OPEN = 0.05
 """finger joint upper limit: gap 0.1 when fully open"""
 CANDIDATES = 32
+HAND_STARTS = ("random", "near_object")
+"""where a push episode starts the hand: anywhere above the table (random), or beside the cube at its
+height (near_object, JaxGCRL's arm tasks start the hand near the cube)"""
+NEAR_OBJECT_DISTANCE = 0.08
+"""near_object: the grip point's horizontal distance from the cube center (clear of the cube and pads)"""
+NEAR_OBJECT_Z = 0.03
+"""near_object: the grip point's height; the pads span z - 0.015 .. z + 0.035, the cube's side 0 .. 0.05"""
 """goal draws per reset for rejection sampling of distance-constrained goals"""
 
 HAND, FINGERS, CUBE_POS, CUBE_QUAT = slice(0, 3), slice(3, 5), slice(5, 8), slice(8, 12)
@@ -96,6 +104,8 @@ class ArmBase(PhysicsGoalEnv):
 
     state_dim = 23
     goal_indices = (5, 6, 7)
+    object_indices = (5, 6, 7)
+    """the cube xyz, for every task but arm_reach"""
     backends = ("mjx",)
     """the scene uses gravcomp, general actuators and box-box contacts: brax's own pipelines lack them"""
 
@@ -137,13 +147,15 @@ class ArmBase(PhysicsGoalEnv):
         place_rng, goal_rng = jax.random.split(rng)
         q = self.place(place_rng)
         pipeline_state = self.pipeline_init(q, jnp.zeros((self.sys.qd_size(),)))
-        return self.first_state(pipeline_state, self._state_vec(pipeline_state), self.sample_goal(goal_rng, q))
+        goal = self.command(self.sample_goal(goal_rng, q))
+        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
 
 
 class ArmReach(ArmBase):
     """Bring the grip point to a goal point above the table."""
 
     goal_indices = (0, 1, 2)
+    object_indices = ()
 
     def __init__(
         self,
@@ -174,22 +186,36 @@ class ArmPush(ArmBase):
         goal_max_distance: float = 0.15,
         goal_space: str | None = None,
         name: str = "arm_push",
+        hand_start: str = "random",
     ):
         check_min_max(name, "goal_min_distance", goal_min_distance, "goal_max_distance", goal_max_distance)
         check_positive(name, goal_max_distance=goal_max_distance)
+        if hand_start not in HAND_STARTS:
+            raise ValueError(f"{name}: hand_start must be one of {list(HAND_STARTS)}, got {hand_start!r}")
         self.goal_min_distance, self.goal_max_distance = float(goal_min_distance), float(goal_max_distance)
+        self.hand_start = hand_start
         super().__init__(name, episode_length, success_threshold, backend, goal_space)
 
+    def place(self, rng: jax.Array) -> jax.Array:
+        """random: ArmBase's start; near_object: the cube in CUBE_REGION and the grip point
+        NEAR_OBJECT_DISTANCE from its center in a uniform direction, at NEAR_OBJECT_Z."""
+        if self.hand_start == "random":
+            return super().place(rng)
+        cube_rng, angle_rng = jax.random.split(rng)
+        cube_xy = uniform_box(cube_rng, *CUBE_REGION)
+        angle = jax.random.uniform(angle_rng, (), minval=0.0, maxval=2 * jnp.pi)
+        hand_xy = cube_xy + NEAR_OBJECT_DISTANCE * jnp.stack([jnp.cos(angle), jnp.sin(angle)])
+        hand_xy = jnp.clip(hand_xy, jnp.asarray(HAND_LOW[:2]), jnp.asarray(HAND_HIGH[:2]))
+        return self.qpos(jnp.append(hand_xy, NEAR_OBJECT_Z), cube_xy)
+
     def goal_spaces(self) -> dict[str, Callable[[jax.Array], jax.Array]]:
-        cube = lambda s: s[..., CUBE_POS]  # noqa: E731
-        return {"cube": cube, "cube_and_hand": lambda s: jnp.concatenate([cube(s), s[..., HAND] - cube(s)], axis=-1)}
+        """object: the cube xyz s[5:8]; object_and_hand: [cube, hand s[0:3] - cube]."""
+        return object_goal_spaces(lambda s: s[..., CUBE_POS], lambda s: s[..., HAND])
 
     def sample_goal(self, rng: jax.Array, q: jax.Array) -> jax.Array:
+        """The cube's goal xyz (3,): on the table, goal_min_distance..goal_max_distance from its start."""
         xy = pick_in_annulus(rng, q[5:7], self.goal_min_distance, self.goal_max_distance)
-        goal = jnp.append(xy, CUBE_HALF)
-        if self.goal_space == "cube_and_hand":
-            return jnp.concatenate([goal, jnp.zeros(3)])
-        return goal
+        return jnp.append(xy, CUBE_HALF)
 
 
 def arm_push_easy(
@@ -199,10 +225,11 @@ def arm_push_easy(
     goal_min_distance: float = 0.06,
     goal_max_distance: float = 0.15,
     goal_space: str | None = None,
+    hand_start: str = "random",
 ) -> ArmPush:
     """Push the cube 0.06..0.15 m (default) across the table."""
     return ArmPush(episode_length, success_threshold, backend, goal_min_distance, goal_max_distance, goal_space,
-                   name="arm_push_easy")
+                   name="arm_push_easy", hand_start=hand_start)
 
 
 def arm_push_hard(
@@ -212,10 +239,11 @@ def arm_push_hard(
     goal_min_distance: float = 0.2,
     goal_max_distance: float = 1.0,
     goal_space: str | None = None,
+    hand_start: str = "random",
 ) -> ArmPush:
     """Push the cube >= 0.2 m (default) to anywhere in the cube region."""
     return ArmPush(episode_length, success_threshold, backend, goal_min_distance, goal_max_distance, goal_space,
-                   name="arm_push_hard")
+                   name="arm_push_hard", hand_start=hand_start)
 
 
 class ArmBinPick(ArmBase):

@@ -8,11 +8,20 @@ A `GoalEnv` is a brax `Env` whose observation is `concat(state, goal)`:
 
 Goal spaces: an env may offer named alternative achieved-goal functions (`goal_spaces()`, e.g.
 object position, or object position plus gripper-minus-object offset), picked with the
-`goal_space` option; the env then also commands goals of that space.
+`goal_space` option; the env then also commands goals of that space (`command`). The pushing tasks
+offer `object` (their default) and `object_and_hand` (OBJECT_AND_HAND, `object_goal_spaces`):
 
-Every `State` it returns carries `metrics["dist"] = ||s[goal_indices] - g||` and
-`metrics["success"] = dist < success_threshold` (as float 0/1), and `info["goal"]`.
+    achieved  [object, hand - object]      commanded  [goal, 0]
+
+the object at the goal with the hand on it; `dist` and `success` judge the object part only.
+
+Every `State` it returns carries `metrics["dist"] = ||achieved - g||` (the judged part,
+`judged_part`) and `metrics["success"] = dist < success_threshold` (as float 0/1), and `info["goal"]`.
 Sizes come from `state_dim` and `jax.eval_shape(achieved_goal)`; no physics runs or is traced to find them.
+
+Envs whose task is to move an object declare where it is (`object_indices`); the episode wrapper
+then tracks whether it moved (`metrics["goal_moved"]`, see `EpisodeWrapper`), which crlx.diagnostics
+turns into `train/goal_moved`.
 """
 
 from __future__ import annotations
@@ -41,6 +50,18 @@ class EnvSpec:
 GoalFn = Callable[[jax.Array], jax.Array]
 """(..., state_dim) -> (..., goal_dim)"""
 
+OBJECT_AND_HAND = "object_and_hand"
+"""the goal space of goal engineering for pushing tasks: achieved [object, hand - object], commanded
+[goal, 0]; success and dist judge the object part only (Meta-World's ports use the same name)"""
+
+
+def object_goal_spaces(obj: GoalFn, hand: GoalFn) -> dict[str, GoalFn]:
+    """A pushing task's goal spaces: {"object": obj (the default), OBJECT_AND_HAND: [obj, hand - obj]}.
+
+    obj and hand map (..., state_dim) to positions of the same size (..., k); OBJECT_AND_HAND's
+    achieved goal is (..., 2k)."""
+    return {"object": obj, OBJECT_AND_HAND: lambda s: jnp.concatenate([obj(s), hand(s) - obj(s)], axis=-1)}
+
 
 class GoalEnv(Env, abc.ABC):
     """A goal-conditioned brax env. Subclasses set `state_dim`, `goal_indices`, `spec`, and may
@@ -52,6 +73,10 @@ class GoalEnv(Env, abc.ABC):
     spec: EnvSpec
     goal_space: str = "default"
     """the selected goal space (a key of goal_spaces())"""
+    object_indices: tuple[int, ...] = ()
+    """state indices of the position of the object the task asks the agent to move (declared once
+    per env family); () when there is none (the goal is the agent's own body). Envs with an object
+    get `metrics["goal_moved"]` from the episode wrapper and `train/goal_moved` in training."""
 
     def goal_spaces(self) -> dict[str, GoalFn]:
         """Named achieved-goal functions; the first is the default. Base: s[goal_indices]."""
@@ -86,9 +111,24 @@ class GoalEnv(Env, abc.ABC):
         """(..., state_dim) -> (..., goal_dim): the part of the state that the goal commands."""
         return self.goal_spaces()[self.goal_space](state_vec)
 
+    def command(self, goal: jax.Array) -> jax.Array:
+        """The commanded goal of the selected space from the task's goal (..., k): [goal, 0] (..., 2k)
+        in OBJECT_AND_HAND (the hand on the object), else `goal` itself."""
+        if self.goal_space == OBJECT_AND_HAND:
+            return jnp.concatenate([goal, jnp.zeros_like(goal)], axis=-1)
+        return goal
+
+    def judged_part(self, goal: jax.Array) -> jax.Array:
+        """The part of an achieved or commanded goal (..., goal_dim) that `dist` and `success` judge:
+        the object half (..., goal_dim // 2) in OBJECT_AND_HAND, else all of it."""
+        if self.goal_space == OBJECT_AND_HAND:
+            return goal[..., : goal.shape[-1] // 2]
+        return goal
+
     def goal_metrics(self, state_vec: jax.Array, goal: jax.Array) -> dict[str, jax.Array]:
-        """{'dist': ||achieved - goal||_2, 'success': float(dist < threshold)}."""
-        dist = jnp.linalg.norm(self.achieved_goal(state_vec) - goal, axis=-1)
+        """{'dist': ||judged(achieved) - judged(goal)||_2, 'success': float(dist < threshold)}."""
+        achieved = self.judged_part(self.achieved_goal(state_vec))
+        dist = jnp.linalg.norm(achieved - self.judged_part(goal), axis=-1)
         return {"dist": dist, "success": (dist < self.spec.success_threshold).astype(jnp.float32)}
 
     def first_state(self, pipeline_state: Any, state_vec: jax.Array, goal: jax.Array) -> State:
@@ -117,16 +157,32 @@ class GoalEnv(Env, abc.ABC):
 
 
 class EpisodeWrapper(Wrapper):
-    """Counts steps; sets `done` at `episode_length` and `info['truncation']` when cut by time."""
+    """Counts steps; sets `done` at `episode_length` and `info['truncation']` when cut by time.
+
+    For an env with an object (`object_indices`) it also tracks whether the object has moved:
+    `info['object_start']` is the object's position at reset, and `metrics['goal_moved']` (and
+    `info['goal_moved']`) is 1.0 from the first step of the episode at which the object lies farther
+    than the env's success_threshold from there, 0.0 before. The metric of an episode's last step
+    survives the auto-reset (the info restarts at 0 with the next episode).
+    """
 
     def __init__(self, env: GoalEnv, episode_length: int):
         super().__init__(env)
         self.episode_length = episode_length
+        self.object_indices = tuple(getattr(env, "object_indices", ()))
+
+    def object_position(self, obs: jax.Array) -> jax.Array:
+        """(..., obs_size) -> (..., len(object_indices)): obs = concat(state, goal) starts with the state."""
+        return jnp.take(obs, jnp.asarray(self.object_indices), axis=-1)
 
     def reset(self, rng: jax.Array) -> State:
         state = self.env.reset(rng)
         state.info["steps"] = jnp.zeros((), jnp.int32)
         state.info["truncation"] = jnp.zeros(())
+        if self.object_indices:
+            state.info["object_start"] = self.object_position(state.obs)
+            state.info["goal_moved"] = jnp.zeros(())
+            state.metrics["goal_moved"] = jnp.zeros(())
         return state
 
     def step(self, state: State, action: jax.Array) -> State:
@@ -135,6 +191,11 @@ class EpisodeWrapper(Wrapper):
         out_of_time = steps >= self.episode_length
         state.info["steps"] = steps
         state.info["truncation"] = jnp.where(out_of_time, 1.0 - state.done, 0.0)
+        if self.object_indices:
+            shift = jnp.linalg.norm(self.object_position(state.obs) - state.info["object_start"], axis=-1)
+            moved = jnp.maximum(state.info["goal_moved"], (shift > self.env.spec.success_threshold).astype(jnp.float32))
+            state.info["goal_moved"] = moved
+            state.metrics["goal_moved"] = moved
         return state.replace(done=jnp.maximum(state.done, out_of_time.astype(state.done.dtype)))
 
 

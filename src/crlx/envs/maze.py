@@ -293,7 +293,7 @@ class AntLightBallMaze(AntMaze):
         super().__init__("u", episode_length, success_threshold, backend, cell_size, jitter, terminate_when_unhealthy,
                          healthy_z_range, goal_space)
         self.ball_q = self.joint_qpos("ball")
-        self.goal_indices = (self.ball_q, self.ball_q + 1)
+        self.goal_indices = self.object_indices = (self.ball_q, self.ball_q + 1)
 
     def goal_spaces(self):
         return {"ball": lambda s: s[..., self.ball_q : self.ball_q + 2]}

@@ -17,6 +17,9 @@ planar_pusher_hard     block anywhere at radius U(0.25, 0.4) and angle U(-60, 60
                        0.1 m, 200 steps
 planar_pusher_reacher  block as in planar_pusher_hard; goal = fingertip xy anywhere at radius
                        U(0.15, 0.5), threshold 0.05 m, 100 steps
+planar_pusher_easy and planar_pusher_hard offer the goal spaces "object" (default: block xy) and
+"object_and_hand": achieved [block xy, tip xy - block xy] (4), commanded [goal, 0]; success and
+dist judge the block alone in both.
 (JaxGCRL's pusher_easy, pusher_hard and pusher_reacher are crlx.envs.pusher, on brax's 7-DoF arm.)
 """
 
@@ -26,7 +29,7 @@ import jax
 import jax.numpy as jnp
 from brax.envs.base import State
 
-from crlx.envs.base import EnvSpec
+from crlx.envs.base import EnvSpec, GoalEnv, object_goal_spaces
 from crlx.envs.physics import PhysicsGoalEnv, check_min_max, check_positive
 
 ARM_JOINTS = 3
@@ -44,6 +47,7 @@ class PlanarPusherBase(PhysicsGoalEnv):
     """The shared arm and block; tasks override `place_block` and `sample_goal`."""
 
     state_dim = 24
+    object_indices = (BLOCK, BLOCK + 1)
     backends = ("mjx",)
     """the block's box contacts need MJX; brax's other pipelines are not tested on this scene"""
 
@@ -76,8 +80,12 @@ class PlanarPusherBase(PhysicsGoalEnv):
         block = jnp.concatenate([block_xy, jnp.array([BLOCK_HALF, 1.0, 0.0, 0.0, 0.0])])
         q = jnp.concatenate([shoulder, joints, block])
         pipeline_state = self.pipeline_init(q, jnp.zeros((self.sys.qd_size(),)))
-        goal = self.sample_goal(goal_rng, block_xy)
+        goal = self.command(self.sample_goal(goal_rng, block_xy))
         return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
+
+    def goal_spaces(self):
+        """object: the block xy s[11:13]; object_and_hand: [block xy, tip xy s[9:11] - block xy]."""
+        return object_goal_spaces(lambda s: s[..., BLOCK : BLOCK + 2], lambda s: s[..., TIP : TIP + 2])
 
 
 class PlanarPusherEasy(PlanarPusherBase):
@@ -130,6 +138,9 @@ class PlanarPusherReacher(PlanarPusherHard):
     """Reach with the pusher arm: the fingertip to a goal point, the block is an obstacle."""
 
     goal_indices = (TIP, TIP + 1)
+    object_indices = ()
+    goal_spaces = GoalEnv.goal_spaces
+    """one goal space, "default": the fingertip (no object to move)"""
 
     def __init__(self, episode_length: int = 100, success_threshold: float = 0.05, backend: str = "mjx",
                  goal_min_radius: float = 0.15, goal_max_radius: float = 0.5, goal_space: str | None = None):

@@ -7,6 +7,8 @@ pusher_easy / pusher_hard:
     state (state_dim 20) = arm q (7) ++ tip xyz (3) ++ object xyz (3) ++ arm qd (7)
         tip = the centre of mass of link r_wrist_flex_link (JaxGCRL's choice: brax fuses tips_arm away)
     goal_indices = (10, 11, 12): the object xyz; goal = the goal marker's xyz; obs = 23 values
+    goal spaces: "object" (default, the above) and "object_and_hand": achieved [object, tip - object]
+        (6), commanded [goal, 0]; success and dist judge the object alone in both
     start: arm at init_qpos, qvel U(-0.005, 0.005) (object and goal at rest); the object's slide
         offsets (y, x) = (U(-0.3, -1e-6), U(-0.2, 0.2)), scaled by 0.17 / |object - goal| when the
         offsets are closer than 0.17 to the goal's
@@ -31,7 +33,7 @@ import jax.numpy as jnp
 from brax import math
 from brax.envs.base import State
 
-from crlx.envs.base import EnvSpec
+from crlx.envs.base import EnvSpec, object_goal_spaces
 from crlx.envs.brax_scene import JAXGCRL_EPISODE_LENGTH, PUSHER_SETTINGS, brax_scene_spec
 from crlx.envs.physics import BACKENDS, PhysicsGoalEnv, check_positive
 
@@ -69,7 +71,8 @@ class PusherBase(PhysicsGoalEnv):
         q = self.sys.init_q.at[-4:].set(jnp.concatenate([obj, goal]))
         qd = jax.random.uniform(qd_rng, (self.sys.qd_size(),), minval=-0.005, maxval=0.005).at[-4:].set(0.0)
         pipeline_state = self.pipeline_init(q, qd)
-        return self.first_state(pipeline_state, self._state_vec(pipeline_state), self.centres(pipeline_state)[2])
+        goal = self.command(self.centres(pipeline_state)[2])
+        return self.first_state(pipeline_state, self._state_vec(pipeline_state), goal)
 
 
 def uniform(rng: jax.Array, low: tuple[float, float], high: tuple[float, float]) -> jax.Array:
@@ -82,6 +85,7 @@ class Pusher(PusherBase):
 
     state_dim = 20
     goal_indices = (10, 11, 12)
+    object_indices = (10, 11, 12)
     GOAL_RANGES = {"easy": ((-0.55, -0.2), (-0.25, 0.2)), "hard": ((-0.65, -0.55), (0.35, 0.45))}
     """kind: (low, high) of the goal's slide offsets (y, x)"""
 
@@ -91,6 +95,10 @@ class Pusher(PusherBase):
             raise ValueError(f"pusher: kind must be one of {sorted(self.GOAL_RANGES)}, got {kind!r}")
         self.kind = kind
         super().__init__(f"pusher_{kind}", episode_length, success_threshold, backend, goal_space)
+
+    def goal_spaces(self):
+        """object: s[10:13]; object_and_hand: [s[10:13], s[7:10] - s[10:13]] (object, tip minus object)."""
+        return object_goal_spaces(lambda s: s[..., 10:13], lambda s: s[..., 7:10])
 
     def _state_vec(self, pipeline_state) -> jax.Array:
         tip, obj, _ = self.centres(pipeline_state)

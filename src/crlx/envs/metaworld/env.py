@@ -81,6 +81,7 @@ class MetaWorldEnv(GoalEnv):
         check_positive(label, episode_length=episode_length, success_threshold=threshold)
         check_positive(label, max_contact_points=max_contact_points, solver_iterations=solver_iterations)
         self.task = task
+        self.object_indices = self.goal_indices if task.moves_object else ()  # s[36:39], unless the hand's
         self.spec = EnvSpec(episode_length=episode_length, success_threshold=threshold, backend="mjx")
         original, self.mj_model, self.scene_changes = load_scene(
             task.scene, SceneOptions(max_contact_points=max_contact_points, iterations=solver_iterations, ls_iterations=solver_iterations)

@@ -64,6 +64,7 @@ class Reach(ObjectTask):
     name, scene = "reach", "sawyer_xyz/sawyer_reach_v3.xml"
     reset_low, reset_high = (-0.1, 0.6, 0.02, -0.1, 0.8, 0.05), (0.1, 0.7, 0.02, 0.1, 0.9, 0.3)
     success_threshold = 0.05
+    moves_object = False
 
     def setup(self, model) -> None:
         super().setup(model)

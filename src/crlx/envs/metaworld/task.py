@@ -57,6 +57,8 @@ class Task:
     success_threshold: float
     """success when ||achieved - goal|| over `success_axes` <= this (Meta-World's criterion)"""
     success_axes: tuple[int, ...] = (0, 1, 2)
+    moves_object: bool = True
+    """whether `achieved` is an object the hand must move (False for reach: it is the hand)"""
 
     def setup(self, model: mujoco.MjModel) -> None:
         """Look up the ids the JAX functions use (called once, on the host)."""
