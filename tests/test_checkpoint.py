@@ -1,5 +1,5 @@
-"""Checkpoints: exact resume after SIGKILL, clear errors for bad checkpoints and reused run dirs, NaN keeps the last
-good one."""
+"""Checkpoints: clear errors for bad checkpoints and reused run dirs, NaN keeps the last good one (stopping and
+resuming, locks and checksums: tests/test_reliability.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ import dataclasses
 import json
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,52 +15,14 @@ import crlx
 from crlx.checkpoint import CheckpointError, latest_step
 from crlx.config import CheckpointConfig
 from crlx.train import main, parse_args
-from tests.conftest import subprocess_env, tiny_config
-from tests.test_cli import TINY_FLAGS
-
-RUN_FLAGS = [f for f in TINY_FLAGS] + ["--num_epochs=8", "--total_env_steps=1280", "--checkpoint.every=2"]
-
-
-def rows(run_dir: Path) -> list[dict]:
-    """metrics.jsonl without the wall-clock perf/ fields."""
-    out = []
-    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        out.append({k: v for k, v in row.items() if not k.startswith("perf/")})
-    return out
-
-
-def test_sigkill_then_resume_is_bit_identical(tmp_path):
-    full = subprocess.run(
-        [sys.executable, "-m", "crlx.train", *RUN_FLAGS, f"--log.run_dir={tmp_path}", "--log.run_name=full"],
-        env=subprocess_env(), capture_output=True, text=True, timeout=600,
-    )
-    assert full.returncode == 0, full.stderr[-2000:]
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crlx.train", *RUN_FLAGS, f"--log.run_dir={tmp_path}", "--log.run_name=killed"],
-        env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    killed = tmp_path / "killed"
-    deadline = time.time() + 300
-    while latest_step(killed) is None and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    interrupted_rows = len(rows(killed))
-    assert interrupted_rows < len(rows(tmp_path / "full"))
-
-    assert main(["--resume", str(killed), "--log.progress=False"]) == 0
-    assert rows(killed) == rows(tmp_path / "full")
-    assert latest_step(killed) == 1280
+from tests.conftest import tiny_config
 
 
 def test_resume_rejects_changed_flags_and_bad_checkpoints(tmp_path):
     cfg = tiny_config(tmp_path, checkpoint=CheckpointConfig(every=1))
     result = crlx.train(cfg)
     again = cfg.replace(log=dataclasses.replace(cfg.log, run_name=result.run_dir.name))
-    with pytest.raises(crlx.ConfigError, match="already holds a run's metrics.jsonl.*--resume"):
+    with pytest.raises(crlx.ConfigError, match="already holds a run .*metrics.jsonl.*--resume"):
         crlx.train(again)  # a fresh run into it would append to its rows
     with pytest.raises(crlx.ConfigError, match="num_envs"):
         parse_args(["--resume", str(result.run_dir), "--num_envs=16"])
@@ -75,8 +33,9 @@ def test_resume_rejects_changed_flags_and_bad_checkpoints(tmp_path):
     shutil.copytree(result.run_dir, other)
     (other / "config.json").write_text(json.dumps(changed))
     cfg_other, resume = parse_args(["--resume", str(other)])
-    with pytest.raises(CheckpointError, match="different config"):
+    with pytest.raises(CheckpointError, match="different config") as info:
         crlx.train(cfg_other, resume=resume)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 500, str(info.value)  # no TensorStore spec dump
     # a corrupt checkpoint
     corrupt = tmp_path / "corrupt"
     shutil.copytree(result.run_dir, corrupt)

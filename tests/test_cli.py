@@ -76,6 +76,7 @@ def test_cli_help_shows_field_docs(tmp_path):
     proc = run_cli(["--help"], tmp_path)
     assert proc.returncode == 0
     assert "update-to-data ratio" in proc.stdout and "--loss.energy" in proc.stdout
+    assert "usage: python -m crlx.train" in proc.stdout and "train.py" not in proc.stdout
 
 
 def test_precedence_crlx_then_env_then_config_file_then_flags(tmp_path):

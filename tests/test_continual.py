@@ -1,6 +1,6 @@
 """Task sequences: every transfer mode end to end on two point mazes (one compiled program shared
-by all runs of this module), the metrics against hand-computed values, resume after SIGKILL
-mid-sequence, size checks, single-goal rollouts, and Meta-World's object_and_hand goal space."""
+by all runs of this module), the metrics against hand-computed values, resume after SIGKILL and
+SIGTERM mid-sequence, size checks, single-goal rollouts, and Meta-World's object_and_hand goal space."""
 
 from __future__ import annotations
 
@@ -171,6 +171,28 @@ def test_sigkill_mid_sequence_then_resume_is_bit_identical(tmp_path, runs):
     assert rows(boundary) == rows(full)
     with pytest.raises(ConfigError, match="transfer"):
         parse_args(["--resume", str(boundary), "--transfer=all"])
+
+
+def test_sigterm_mid_sequence_checkpoints_and_resumes_exactly(tmp_path, runs):
+    """SIGTERM: the epoch in progress ends, a checkpoint is written, exit 143 with the resume command."""
+    full = runs["none"].run_dir
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crlx.continual", *SEQUENCE_FLAGS, "--transfer=none", f"--log.run_dir={tmp_path}",
+         "--log.run_name=stopped"],
+        env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    stopped, deadline = tmp_path / "stopped", time.time() + 400
+    metrics = stopped / "metrics.jsonl"
+    while not (metrics.is_file() and len(metrics.read_text().splitlines()) >= 2) and proc.poll() is None:
+        assert time.time() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 143, err[-3000:]
+    assert len(rows(stopped)) < len(rows(full)) and latest_step(stopped) == rows(stopped)[-1]["env_steps"]
+    assert err.strip().splitlines()[-1].endswith(f"continue with: python -m crlx.continual --resume {stopped}"), err
+    assert main(["--resume", str(stopped), "--log.progress=False"]) == 0
+    assert rows(stopped) == rows(full)
 
 
 def test_sizes_and_sequences_are_checked_before_compiling(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """crlx: contrastive goal-conditioned RL in JAX, with the whole training step fused and jitted.
 
 Public API: Config, train, train_sequence, make_env, make_policy, ENERGIES, LOSSES, ENVS,
+available_envs (the envs this install can build; unavailable_envs says why not), Interrupted,
 register_energy, register_loss.
 """
 
@@ -34,7 +35,9 @@ from crlx.config import Config, ConfigError  # noqa: E402
 from crlx.contrastive import LOSSES, register_loss  # noqa: E402
 from crlx.energy import ENERGIES, register_energy  # noqa: E402
 from crlx.envs import ENVS, make_env  # noqa: E402
+from crlx.interrupt import Interrupted  # noqa: E402
 from crlx.policy import make_policy  # noqa: E402
+from crlx.preflight import available_envs, unavailable_envs  # noqa: E402
 from crlx.trainer import TrainResult, train  # noqa: E402
 
 __all__ = [
@@ -50,6 +53,9 @@ __all__ = [
     "ENERGIES",
     "LOSSES",
     "ENVS",
+    "available_envs",
+    "unavailable_envs",
+    "Interrupted",
     "register_energy",
     "register_loss",
 ]

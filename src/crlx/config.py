@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 from typing import get_origin as typing_origin
 
+import numpy as np
+
 from crlx.contrastive import ContrastiveLoss
 from crlx.energy import Energy
 
@@ -122,7 +124,8 @@ class LogConfig:
     run_dir: str = "runs"
     """parent folder of the run directory (config.json, metrics.jsonl, wandb files)"""
     run_name: str | None = None
-    """run directory name and wandb run name; default <env>-<contrastive>-<energy>-s<seed>-<time>"""
+    """run directory name and wandb run name (one name, no '/'); default <env>-<contrastive>-<energy>-s<seed>-
+    <date>-<time>-<milliseconds>-<hash of the config>, unique per run"""
     wandb_project: str = "crlx"
     """wandb project"""
     wandb_group: str | None = None
@@ -144,9 +147,12 @@ class CheckpointConfig:
     """Orbax checkpoints of the whole TrainState under <run dir>/checkpoints."""
 
     every: int = 10
-    """save every N epochs and after the last one; 0 disables checkpoints"""
+    """save every N epochs, after the last one and when SIGINT / SIGTERM stops the run; 0 disables checkpoints"""
+    every_minutes: float = 5.0
+    """also save after an epoch that ends this many minutes after the last save; 0: only every N epochs"""
     buffer: bool = True
-    """include the replay buffer (needed for a bit-identical resume; large: see config.json sizes)"""
+    """include the replay buffer (needed for a bit-identical resume; most of a checkpoint's size: config.json's
+    derived.checkpoint_buffer_bytes, and the start-up lines)"""
     keep: int = 2
     """number of newest checkpoints kept on disk"""
 
@@ -397,6 +403,37 @@ class Config:
             )
         if not 0.0 < self.discount < 1.0:
             raise ConfigError(f"discount must be in (0, 1), got {self.discount}.")
+        if float(np.float32(self.discount)) >= 1.0:
+            raise ConfigError(
+                f"discount={self.discount} rounds to 1.0 in float32, the dtype training uses (every geometric goal "
+                f"would be the next state); use at most {float(np.nextafter(np.float32(1), np.float32(0))):.8f}."
+            )
+        # TrainState.env_steps and .updates are int32, and the eval key folds in the env steps
+        limit = 2**31 - 1
+        if self.total_env_steps > limit or self.planned_env_steps > limit:
+            rounded = "" if self.planned_env_steps == self.total_env_steps else (
+                f" (rounded up to whole epochs: {self.planned_env_steps:,})")
+            raise ConfigError(
+                f"total_env_steps={self.total_env_steps:,}{rounded} does not fit the int32 step counter (at most "
+                f"{limit:,}); train fewer env steps per run."
+            )
+        updates = self.num_epochs * self.iterations_per_epoch * self.updates_per_iteration
+        if updates > limit:
+            raise ConfigError(
+                f"updates_per_iteration={self.updates_per_iteration}: the run would make {updates:,} updates, more than "
+                f"the int32 update counter holds ({limit:,}); lower updates_per_iteration or total_env_steps."
+            )
+        name = self.log.run_name
+        if name is not None and (not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0")):
+            raise ConfigError(
+                f"log.run_name must be one directory name (no '/', '\\', '.' or '..'; it is created under "
+                f"log.run_dir), got {name!r}; put the parent folders in --log.run_dir."
+            )
+        if self.checkpoint.every_minutes < 0:
+            raise ConfigError(
+                f"checkpoint.every_minutes must be >= 0 (0: only every checkpoint.every epochs), got "
+                f"{self.checkpoint.every_minutes}."
+            )
         if not 0.0 <= self.buffer.random_goal_prob <= 1.0:
             raise ConfigError(f"buffer.random_goal_prob must be in [0, 1], got {self.buffer.random_goal_prob}.")
         if self.loss.logsumexp_penalty < 0:
@@ -482,7 +519,8 @@ def _convert_option(env: str, name: str, text: str, default):
 
 
 def _check_types(node, prefix: str) -> None:
-    """Every field holds a value of its annotated kind (YAML can put a str where a number belongs)."""
+    """Every field holds a value of its annotated kind (YAML can put a str where a number belongs),
+    and every float is finite (inf and nan parse as floats from flags and YAML)."""
     import typing
 
     hints = typing.get_type_hints(type(node))
@@ -495,6 +533,8 @@ def _check_types(node, prefix: str) -> None:
         if kinds and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
             names = " or ".join(sorted({k.__name__ for k in kinds}))
             raise ConfigError(f"{prefix}{f.name} must be {names}, got {value!r} ({type(value).__name__}).")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{prefix}{f.name} must be a finite number, got {value}.")
 
 
 def _kinds(hint) -> tuple[type, ...]:

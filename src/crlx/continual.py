@@ -34,7 +34,9 @@ from crlx.continual_metrics import own_curves, success_matrix, summarize
 from crlx.continual_program import cached_program
 from crlx.continual_report import write_report
 from crlx.envs import SEQUENCES
-from crlx.logging import RunLogger, require_fresh
+from crlx.interrupt import EXIT_CODES, Interrupted, StopRequest, interrupted
+from crlx.logging import RunLogger, config_hash, require_fresh
+from crlx.runlock import RunLock
 from crlx.trainer import NonFiniteError, check_finite
 
 Transfer = Literal["none", "critic", "all"]
@@ -194,10 +196,24 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
     compile_cache.enable()
     tasks, cfg = task_configs(cfg, cont)
     program = cached_program(tasks, cfg)  # validates every task and the sizes; compiles nothing yet
-    span, epochs, per_epoch = program.cfgs[0].planned_env_steps, cfg.num_epochs, program.cfgs[0].env_steps_per_epoch
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    now = time.time()
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{int(now * 1000) % 1000:03d}-{config_hash(cfg)}"
     run_dir = Path(resume) if resume is not None else Path(cfg.log.run_dir) / (
         cfg.log.run_name or f"{cont.label}-{cont.transfer}-s{cfg.seed}-{stamp}")
+    if resume is not None and not run_dir.is_dir():
+        raise checkpoint.CheckpointError(f"--resume: no run directory {run_dir}; pass the directory of an earlier run.")
+    with RunLock(run_dir, "log.run_name" if resume is None else "--resume"), StopRequest(SETTING_UP) as stop:
+        return sequence_locked(cfg, cont, resume, tasks, program, run_dir, stop)
+
+
+SETTING_UP = "finishing what it started (a compile, prefill or evaluation), then stopping after the next epoch"
+
+
+def sequence_locked(cfg: Config, cont: ContinualConfig, resume, tasks: tuple[str, ...], program, run_dir: Path,
+                    stop: StopRequest) -> ContinualResult:
+    """`train_sequence` once it holds the run directory's lock, with SIGINT / SIGTERM caught by `stop`:
+    a signal stops the sequence after the current epoch with a checkpoint and raises Interrupted."""
+    span, epochs, per_epoch = program.cfgs[0].planned_env_steps, cfg.num_epochs, program.cfgs[0].env_steps_per_epoch
     if resume is None:
         require_fresh([run_dir], run_dir)
     ref_curves = reference_curves(cont, cfg, run_dir, tasks, span) if cont.transfer != "none" else None
@@ -205,11 +221,10 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
     task_key = lambda i: jax.random.fold_in(init_key, i)  # noqa: E731
     first_task, first_epoch, ts, previous, resume_at = 0, 0, None, None, None
     if resume is not None:
-        step = checkpoint.latest_step(run_dir)
-        if step is None:
-            raise checkpoint.CheckpointError(f"no checkpoint found under {run_dir / 'checkpoints'}; nothing to resume.")
+        restored, meta, has_buffer = checkpoint.restore(
+            run_dir, lambda step: program.init((step - 1) // span, task_key((step - 1) // span)))
+        step = int(meta["env_steps"])
         task = (step - 1) // span
-        restored, meta, has_buffer = checkpoint.restore(run_dir, program.init(task, task_key(task)), step)
         if meta.get("task") != tasks[task]:
             raise checkpoint.CheckpointError(f"checkpoint {step} of {run_dir} is of task {meta.get('task')!r}, "
                                              f"the sequence has {tasks[task]!r} there; it was written by another sequence.")
@@ -239,6 +254,8 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
         if previous is not None:  # resumed at the end of a task: its params are the checkpoint's
             params.append(jax.device_get(like))
     exit_code, start = 1, time.perf_counter()
+    wall_before = max((row.get("perf/wall_s", 0.0) for row in logger.history), default=0.0)  # of a resumed run
+    schedule = checkpoint.Schedule(cfg.checkpoint.every, cfg.checkpoint.every_minutes)
 
     def evaluate(i: int, t: int, ts, end: bool, extra: dict) -> dict:
         key = jax.random.fold_in(jax.random.fold_in(eval_key, i), t)
@@ -247,7 +264,7 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
             result = jax.device_get(program.evaluate(tasks.index(name), ts.actor_params, jax.random.fold_in(key, j)))
             row.update({f"eval/{name}/{k.split('/', 1)[1]}": float(v) for k, v in result.items()})
         row["eval/average_success"] = float(np.mean([row[f"eval/{name}/success"] for name in tasks]))
-        row["perf/wall_s"] = time.perf_counter() - start
+        row["perf/wall_s"] = wall_before + time.perf_counter() - start
         logger.log(i * span + t, row)
         return row
 
@@ -259,6 +276,7 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
                 jax.block_until_ready(ts)
                 evaluate(i, 0, ts, False, {"perf/start_task_s": time.perf_counter() - t0})
             for e in range(first_epoch, epochs):
+                stop.doing = f"finishing epoch {e + 1} of {epochs} of task {i} ({tasks[i]}), then saving a checkpoint"
                 t0 = time.perf_counter()
                 ts, metrics = program.epoch(i, ts)
                 metrics = jax.device_get(metrics)
@@ -268,10 +286,16 @@ def train_sequence(cfg: Config, continual: ContinualConfig | None = None, resume
                 if last or (cont.eval_every and (e + 1) % cont.eval_every == 0):
                     evaluate(i, t, ts, last, {**namespaced(metrics, tasks[i]), "perf/epoch_s": seconds,
                                               "perf/env_steps_per_s": per_epoch / seconds})
-                if cfg.checkpoint.every and ((e + 1) % cfg.checkpoint.every == 0 or last):
+                saved = None
+                if schedule.due(e + 1, last, stopping=stop.signum is not None):
                     meta = {"env_steps": i * span + t, "task_index": i, "task": tasks[i], "task_env_steps": t,
                             "epoch": e + 1, "updates": int(ts.updates)}
-                    checkpoint.save(run_dir, ts, meta, with_buffer=cfg.checkpoint.buffer, keep=cfg.checkpoint.keep)
+                    saved = checkpoint.save(run_dir, ts, meta, with_buffer=cfg.checkpoint.buffer, keep=cfg.checkpoint.keep)
+                    schedule.saved()
+                if stop.signum is not None and not (last and i + 1 == len(tasks)):
+                    exit_code = EXIT_CODES[stop.signum]
+                    raise interrupted(stop, run_dir, f"after epoch {e + 1} of {epochs} of task {i} ({tasks[i]}, env step "
+                                      f"{i * span + t:,})", saved, module="crlx.continual")
             params.append(jax.device_get({"actor": ts.actor_params, "critic": ts.critic_params}))
             save_params(run_dir, i, params[-1])
             if cfg.log.progress:
@@ -325,7 +349,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, ContinualConfig, 
             raise ConfigError(f"--resume: {str(saved)!r} not found; pass the directory of an earlier crlx.continual run.")
         data = json.loads(saved.read_text())
         base, base_cont = Config.from_dict(data["config"], base=base, source=str(saved)), ContinualConfig(**data["continual"])
-    options = dict(use_underscores=True, config=(tyro.conf.FlagConversionOff,))
+    options = dict(prog="python -m crlx.continual", use_underscores=True, config=(tyro.conf.FlagConversionOff,))
     cont, rest = tyro.cli(ContinualConfig, args=argv, default=base_cont, return_unknown_args=True, **options,
                           description="Train CRL on a task sequence (and every flag of python -m crlx.train).")
     cfg = tyro.cli(Config, args=rest, default=base, **options)
@@ -341,6 +365,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg, cont, resume = parse_args(argv)
         result = train_sequence(cfg, cont, resume=resume)
+    except Interrupted as stopped:
+        print(f"crlx.continual: {stopped}", file=sys.stderr)
+        return stopped.exit_code
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before the loop could catch it
+        print("crlx.continual: stopped by Ctrl-C at once, without a new checkpoint (earlier ones are kept).",
+              file=sys.stderr)
+        return 130
     except (ConfigError, NonFiniteError, checkpoint.CheckpointError) as err:
         print(f"crlx.continual: error: {err}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ Nothing here runs inside jit; the training loop calls it between epochs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -17,9 +18,19 @@ from tqdm import tqdm
 from crlx.config import Config
 
 
-def default_run_name(cfg: Config) -> str:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"{cfg.env}-{cfg.loss.contrastive}-{cfg.loss.energy}-s{cfg.seed}-{stamp}"
+def config_hash(cfg: Config) -> str:
+    """6 hex digits of a hash of every field but the host-side outputs (log, wandb): equal for runs
+    that train the same way, different for runs that differ in any hyperparameter."""
+    fields = {k: v for k, v in cfg.to_dict().items() if k not in ("log", "wandb")}
+    return hashlib.sha1(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:6]
+
+
+def default_run_name(cfg: Config, now: float | None = None) -> str:
+    """<env>-<contrastive>-<energy>-s<seed>-<date>-<time>-<milliseconds>-<config hash>: two runs started
+    together get different names unless they are the same run in the same millisecond."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return f"{cfg.env}-{cfg.loss.contrastive}-{cfg.loss.energy}-s{cfg.seed}-{stamp}-{int(now * 1000) % 1000:03d}-{config_hash(cfg)}"
 
 
 def to_python(value: Any) -> Any:
@@ -32,21 +43,34 @@ def to_python(value: Any) -> Any:
 
 
 def require_fresh(run_dirs: list[Path], run: Path) -> None:
-    """ConfigError when a fresh run `run` would append to an earlier run's metrics.jsonl in `run_dirs`."""
+    """ConfigError when the directory `run` of a fresh run holds anything but its lock file (an earlier
+    run's files, which the new run would mix with its own); `run_dirs` are where it checkpoints. Call
+    it holding the run's lock (crlx.runlock), so that no other run starts in between."""
+    from crlx.checkpoint import steps
     from crlx.config import ConfigError
+    from crlx.runlock import LOCK_FILE
 
-    for d in run_dirs:
-        if (Path(d) / "metrics.jsonl").exists():
-            raise ConfigError(
-                f"log.run_name: {str(d)!r} already holds a run's metrics.jsonl, which a fresh run would mix with its own; "
-                f"continue that run with --resume {run}, or start afresh under another --log.run_name (or remove it)."
-            )
+    run = Path(run)
+    found = sorted(p.name for p in run.iterdir() if p.name != LOCK_FILE) if run.is_dir() else []
+    if not found:
+        return
+    listing = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
+    if any(steps(d) for d in run_dirs):
+        raise ConfigError(
+            f"log.run_name: {str(run)!r} already holds a run ({listing}), which a fresh run would mix with its own; "
+            f"continue that run with --resume {run}, or start afresh under another --log.run_name (or remove it)."
+        )
+    raise ConfigError(
+        f"log.run_name: {str(run)!r} already holds files ({listing}) of a run that saved no checkpoint, so it "
+        "cannot be resumed; remove it, or start afresh under another --log.run_name."
+    )
 
 
-def write_config_json(run_dir: Path, cfg: Config, sources: dict[str, str] | None = None) -> dict:
-    """<run_dir>/config.json: the resolved config, its derived values, and which source set each field
-    ("crlx", "env", "config", "resume", "flag", or "user" from Python; see crlx.config.value_sources).
-    Returns what it wrote (also sent to wandb as the run's config)."""
+def write_config_json(run_dir: Path, cfg: Config, sources: dict[str, str] | None = None,
+                      derived: dict[str, Any] | None = None) -> dict:
+    """<run_dir>/config.json: the resolved config, its derived values (plus `derived`, e.g. checkpoint
+    sizes), and which source set each field ("crlx", "env", "config", "resume", "flag", or "user" from
+    Python; see crlx.config.value_sources). Returns what it wrote (also sent to wandb as the run's config)."""
     from crlx.config import value_sources
 
     resolved = {
@@ -58,6 +82,7 @@ def write_config_json(run_dir: Path, cfg: Config, sources: dict[str, str] | None
             "update_to_data_ratio": cfg.update_to_data_ratio,
             "updates_per_env_step": cfg.updates_per_env_step,
             "prefill_iterations": cfg.prefill_iterations,
+            **(derived or {}),
         },
         "sources": sources or value_sources(cfg),
     }
@@ -69,14 +94,14 @@ class RunLogger:
     """Writes config.json and metrics.jsonl into a run directory; mirrors to wandb."""
 
     def __init__(self, cfg: Config, run_dir: Path, resume_at: int | None = None, progress: bool = True,
-                 sources: dict[str, str] | None = None):
+                 sources: dict[str, str] | None = None, derived: dict[str, Any] | None = None):
         """Logs into `run_dir` (created if needed); with `resume_at`, rows of metrics.jsonl after that
         env step (logged after the checkpoint) are dropped. `progress=False` hides the bar."""
         self.cfg = cfg
         self.dir = Path(run_dir)
         self.name = self.dir.name
         self.dir.mkdir(parents=True, exist_ok=True)
-        resolved = write_config_json(self.dir, cfg, sources)
+        resolved = write_config_json(self.dir, cfg, sources, derived)
         metrics_path = self.dir / "metrics.jsonl"
         self.history: list[dict[str, Any]] = []
         if resume_at is not None and metrics_path.exists():

@@ -67,6 +67,27 @@ def check_video(cfg: Config, env: GoalEnv) -> None:
         )
 
 
+def unavailable_envs() -> dict[str, str]:
+    """{env name: why it cannot be built in this install, and the fix} for registered envs that need
+    something missing (the mw_* envs need the metaworld extra); empty when every env can be built."""
+    from crlx.envs import ENVS, MW_ENVS, metaworld_available
+    from crlx.envs.metaworld.package import INSTALL_HINT
+
+    if metaworld_available():
+        return {}
+    why = f"needs Meta-World's scene files from the metaworld package: {INSTALL_HINT}"
+    return {name: why for name in ENVS if name in MW_ENVS}
+
+
+def available_envs() -> list[str]:
+    """Names of the registered envs this install can build (crlx.ENVS lists every registered one;
+    `unavailable_envs()` says why the others cannot be built)."""
+    from crlx.envs import ENVS
+
+    missing = unavailable_envs()
+    return sorted(name for name in ENVS if name not in missing)
+
+
 def prepare(cfg: Config) -> GoalEnv:
     """Validate `cfg`, build its env once, check the machine; returns the env."""
     cfg.validate()

@@ -2,15 +2,20 @@
 
 Flags take `--flag value` or `--flag=value`; nested fields are `--loss.energy l2`,
 booleans take a value (`--loss.auto_entropy False`). Exit code 0 on success, 2 on a bad
-config, a non-finite training metric or a bad checkpoint, with the reason on stderr.
+config, a run dir in use, a non-finite training metric or a bad checkpoint, with the reason on
+stderr; 130 / 143 when SIGINT / SIGTERM stopped the run (after a checkpoint: the last line says
+how to resume).
 
-    python -m crlx.train --config configs/ant.yaml --num_envs 128     # preset, then flags
-    python -m crlx.train --resume runs/ant-infonce-l2-s0-20261122-101500  # continue a run
+    python -m crlx.train --config jaxgcrl --num_envs 128          # a shipped preset by name, then flags
+    python -m crlx.train --config my_preset.yaml                  # or a YAML file
+    python -m crlx.train --resume runs/ant-infonce-l2-s0-20261122-101500-123-a1b2c3  # continue a run
+    python -m crlx.train --resume RUN_DIR --total_env_steps 20000000   # train a finished run further
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 import types
 from pathlib import Path
@@ -18,7 +23,10 @@ from typing import NamedTuple
 
 from crlx.checkpoint import CheckpointError
 from crlx.config import Config, ConfigError, value_sources
+from crlx.interrupt import Interrupted
 from crlx.trainer import NonFiniteError, train
+
+PROG = "python -m crlx.train"
 
 
 def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -40,8 +48,50 @@ def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
 
 
 def load_config_file(path: str | Path, base: Config | None = None) -> Config:
-    """A YAML (or JSON) preset: nested mapping of Config fields, applied over `base`."""
+    """A YAML (or JSON) preset, a file or a shipped preset's name (see preset_path): a nested mapping
+    of Config fields, applied over `base`."""
+    path = preset_path(path)
     return Config.from_dict(_read_mapping(path, "--config"), base=base, source=str(path))
+
+
+def preset_dirs() -> list[Path]:
+    """Where shipped presets live: crlx/configs in an installed wheel, configs/ in a checkout."""
+    package = Path(__file__).resolve().parent
+    return [d for d in (package / "configs", package.parents[1] / "configs") if d.is_dir()]
+
+
+def preset_names() -> list[str]:
+    return sorted({p.stem for d in preset_dirs() for p in d.glob("*.yaml")})
+
+
+def preset_path(value: str | Path) -> Path:
+    """`--config VALUE` as a file: VALUE itself when it is a file, else the shipped preset it names
+    (`jaxgcrl`, `jaxgcrl.yaml` or `configs/jaxgcrl.yaml`, found wherever crlx is installed)."""
+    file = Path(value)
+    if file.is_file():
+        return file
+    if file.parent in (Path("."), Path("configs")):
+        name = file.name if file.suffix in (".yaml", ".yml", ".json") else f"{file.name}.yaml"
+        for folder in preset_dirs():
+            if (folder / name).is_file():
+                return folder / name
+    raise ConfigError(f"--config: no such file {str(file)!r}, nor a preset of that name; crlx's presets: "
+                      f"{', '.join(preset_names())}.")
+
+
+def extended(saved: Config, total_env_steps: int, run: Path) -> Config:
+    """The config of run `run` trained on to `total_env_steps`: more epochs of the same size, so that
+    its checkpoints and metrics continue (total_env_steps may round up to whole epochs)."""
+    if total_env_steps <= saved.planned_env_steps:
+        raise ConfigError(
+            f"--total_env_steps {total_env_steps:,}: --resume {run} already plans {saved.planned_env_steps:,} env "
+            "steps; pass more to extend it, or drop the flag to finish it as planned."
+        )
+    epochs = math.ceil(total_env_steps / saved.env_steps_per_epoch)
+    cfg = saved.replace(total_env_steps=total_env_steps, num_epochs=epochs)
+    if cfg.iterations_per_epoch != saved.iterations_per_epoch:
+        cfg = saved.replace(total_env_steps=epochs * saved.env_steps_per_epoch, num_epochs=epochs)
+    return cfg
 
 
 class Command(NamedTuple):
@@ -56,6 +106,8 @@ def parse_command(argv: list[str] | None = None) -> Command:
     Precedence, lowest first: crlx's Config defaults < the env's training defaults
     (crlx.envs.training_defaults) < `--config FILE` < `--resume RUN_DIR`'s config.json < other flags.
     The env is the one the flags name, else the config file's, else the saved run's, else crlx's default.
+    `--config` takes a file or a shipped preset's name (preset_path). With --resume, flags that change
+    the saved config are refused, except --total_env_steps above the run's plan, which extends it.
     """
     import tyro
 
@@ -64,6 +116,7 @@ def parse_command(argv: list[str] | None = None) -> Command:
     resume, argv = _pop_option(argv, "resume")
     data = {}
     if config_file is not None:
+        config_file = str(preset_path(config_file))
         data = _read_mapping(config_file, "--config")
     saved = {}
     if resume is not None:
@@ -89,6 +142,7 @@ def parse_command(argv: list[str] | None = None) -> Command:
         Config,
         args=argv,
         default=base,
+        prog=PROG,
         use_underscores=True,
         config=(tyro.conf.FlagConversionOff,),
         description=(
@@ -99,6 +153,9 @@ def parse_command(argv: list[str] | None = None) -> Command:
     )
     if resume is not None:
         changed = _changed_fields(base, cfg)
+        if "total_env_steps" in changed:  # extends the run
+            changed.remove("total_env_steps")
+            cfg = extended(cfg.replace(total_env_steps=base.total_env_steps), cfg.total_env_steps, Path(resume))
         if changed:
             raise ConfigError(
                 f"--resume continues {resume} with its saved config; these flags would change it: {changed}. "
@@ -119,14 +176,48 @@ def _peek_option(argv: list[str], name: str) -> str | None:
     return value
 
 
+def _yaml_loader():
+    """yaml.SafeLoader that also reads 1e-5 as a float (YAML 1.1 wants 1.0e-5; JSON and YAML 1.2 do not)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    exponent = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", exponent, list("-+0123456789"))
+    return Loader
+
+
 def _read_mapping(path: str | Path, flag: str) -> dict:
-    """A YAML or JSON file holding a mapping of Config fields."""
+    """A YAML or JSON (.json) file holding a mapping of Config fields; a syntax error is a ConfigError
+    naming the file, line and column."""
+    import json
+
     import yaml
 
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"{flag}: no such file {str(file)!r}")
-    data = yaml.safe_load(file.read_text()) or {}
+    try:
+        text = file.read_text()
+        if file.suffix == ".json":
+            data = json.loads(text) or {}
+        else:
+            data = yaml.load(text, Loader=_yaml_loader()) or {}
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{flag}: {file}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}.") from None
+    except yaml.YAMLError as err:  # a syntax error: the file, line and column where the parser stopped
+        mark = getattr(err, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(file)
+        problem = getattr(err, "problem", None) or str(err).strip().splitlines()[0]
+        context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+        if context and start is not None:
+            problem += f" ({context} at line {start.line + 1}, column {start.column + 1})"
+        raise ConfigError(f"{flag}: {where}: not valid YAML: {problem}.") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{flag}: cannot read {str(file)!r}: {err}.") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{flag}: {str(file)!r} must hold a mapping of config fields, got {type(data).__name__}.")
     return data
@@ -145,9 +236,16 @@ def _changed_fields(a, b, prefix: str = "") -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI: 0 done, 2 an error (one line on stderr), 130 / 143 stopped by SIGINT / SIGTERM."""
     try:
         cfg, resume, sources = parse_command(argv)
         result = train(cfg, resume=resume, sources=sources)
+    except Interrupted as stopped:
+        print(f"crlx: {stopped}", file=sys.stderr)
+        return stopped.exit_code
+    except KeyboardInterrupt:  # a second Ctrl-C, or one before training could catch it
+        print("crlx: stopped by Ctrl-C at once, without a new checkpoint (earlier ones are kept).", file=sys.stderr)
+        return 130
     except (ConfigError, NonFiniteError, CheckpointError) as err:
         print(f"crlx: error: {err}", file=sys.stderr)
         return 2

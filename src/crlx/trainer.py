@@ -21,7 +21,9 @@ from crlx.agent import make_agent
 from crlx.config import Config
 from crlx.diagnostics import warn_if_goals_still
 from crlx.evaluate import make_evaluate, with_sampled
+from crlx.interrupt import EXIT_CODES, StopRequest, interrupted, stopped_before_training
 from crlx.logging import RunLogger, default_run_name, require_fresh, write_config_json
+from crlx.runlock import RunLock
 from crlx.status import Status, describe_env, describe_scale, describe_schedule
 from crlx.types import TrainState
 
@@ -123,19 +125,58 @@ def seed_config(cfg: Config, seed: int, parent: Path) -> Config:
 
 
 def restore_seeds(dirs: list[Path], target: TrainState, seeds: Seeds) -> tuple[TrainState, int, bool]:
-    """Restore every seed's latest checkpoint into `target`; all must be at the same env step."""
+    """Restore every seed's newest good checkpoint into `target`; when a seed had to fall back to an
+    older one, every seed restores that step. All must then be at the same env step."""
     states, steps, with_buffer = [], set(), True
     for index, run_dir in enumerate(dirs):
         state, meta, has_buffer = checkpoint.restore(run_dir, seeds.take(target, index))
         states.append(state)
         steps.add(int(meta["env_steps"]))
         with_buffer &= has_buffer
+    if len(steps) > 1 and all(min(steps) in checkpoint.steps(d) for d in dirs):
+        return restore_seeds_at(dirs, target, seeds, min(steps))
     if len(steps) != 1:
         raise checkpoint.CheckpointError(
             f"the seeds' latest checkpoints are at different env steps {sorted(steps)}; remove the newer ones "
             f"under {[str(d / 'checkpoints') for d in dirs]} so all seeds share one step."
         )
     return seeds.stack(states), steps.pop(), with_buffer
+
+
+def restore_seeds_at(dirs: list[Path], target: TrainState, seeds: Seeds, step: int) -> tuple[TrainState, int, bool]:
+    """Every seed's checkpoint at env step `step` (checked against its checksums)."""
+    restored = [checkpoint.restore(d, seeds.take(target, i), step=step) for i, d in enumerate(dirs)]
+    return seeds.stack([r[0] for r in restored]), step, all(r[2] for r in restored)
+
+
+def describe_checkpoints(cfg: Config, sizes: tuple[int, int]) -> str:
+    """What a checkpoint holds, how large it is and when it is written (a start-up line)."""
+    if not cfg.checkpoint.every:
+        return "checkpoints: off (checkpoint.every=0): a stopped run cannot be resumed"
+    state, buffer = (human_bytes(n) for n in sizes)
+    held = f"state {state} + buffer {buffer}" if cfg.checkpoint.buffer else f"state {state} (no buffer)"
+    per_seed = " per seed" if cfg.seeds_batched else ""
+    clock = f" and {cfg.checkpoint.every_minutes:g} min" if cfg.checkpoint.every_minutes else ""
+    return (f"checkpoints: {held}{per_seed}, every {cfg.checkpoint.every} epochs{clock}, at the end and on "
+            f"SIGINT / SIGTERM; the newest {cfg.checkpoint.keep} kept")
+
+
+def human_bytes(n: int) -> str:
+    """1234567 -> '1.2 MB' (powers of 1024)."""
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n} GB"
+
+
+def describe_rounding(cfg: Config) -> str | None:
+    """The start-up line saying how total_env_steps was rounded up to whole epochs (None if it was not)."""
+    if cfg.planned_env_steps == cfg.total_env_steps:
+        return None
+    return (f"total_env_steps {cfg.total_env_steps:,} rounded up to {cfg.planned_env_steps:,}: {cfg.num_epochs} epochs "
+            f"of {cfg.iterations_per_epoch} iterations of {cfg.env_steps_per_iteration:,} env steps (num_envs x "
+            "unroll_length)")
 
 
 def prefill_with_bar(agent, ts: TrainState, status: Status, program) -> TrainState:
@@ -157,10 +198,14 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
     (one compile, independent agents, envs and buffers); each seed logs and checkpoints into
     <run dir>/seed_<s>/.
 
-    With `resume` (a run directory), the latest checkpoint there is restored and the run continues
-    to cfg.num_epochs; metrics rows logged after that checkpoint are replaced. With the buffer in
-    the checkpoint the continued run is bit-identical on CPU to an uninterrupted one; without it
-    the buffer is refilled with random actions.
+    With `resume` (a run directory), the newest checkpoint there that passes its checksums is restored
+    and the run continues to cfg.num_epochs; metrics rows logged after that checkpoint are replaced.
+    With the buffer in the checkpoint the continued run is bit-identical on CPU to an uninterrupted
+    one; without it the buffer is refilled with random actions.
+
+    The run holds an exclusive lock on its directory from before it compiles to its end (a second run
+    there raises ConfigError naming this one). SIGINT / SIGTERM stop it after the current epoch with
+    a checkpoint: `crlx.interrupt.Interrupted` (a KeyboardInterrupt) carries its path and exit code.
     """
     status = Status(cfg.log.progress)
     compile_cache.enable()
@@ -168,12 +213,27 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
     env = preflight.prepare(cfg)  # validates the config and builds the env once
     seeds = Seeds(cfg)
     parent, dirs = run_dirs(cfg, seeds, None if resume is None else Path(resume))
+    if resume is not None and not parent.is_dir():
+        raise checkpoint.CheckpointError(f"--resume: no run directory {parent}; pass the directory of an earlier run.")
+    with RunLock(parent, "log.run_name" if resume is None else "--resume"), StopRequest(SETTING_UP) as stop:
+        return train_locked(cfg, resume, sources, status, env, seeds, parent, dirs, stop)
+
+
+SETTING_UP = "stopping when the compile or prefill ends (nothing is trained yet, so nothing is saved)"
+
+
+def train_locked(cfg: Config, resume: str | Path | None, sources: dict[str, str] | None, status: Status, env,
+                 seeds: Seeds, parent: Path, dirs: list[Path], stop: StopRequest) -> TrainResult:
+    """`train` once it holds the run directory's lock, with SIGINT / SIGTERM caught by `stop`: a
+    signal stops the run at the next epoch boundary with a checkpoint and raises Interrupted."""
     if resume is None:
         require_fresh(dirs, parent)
     status(describe_env(cfg, env))
     if describe_scale(cfg, sources):
         status(describe_scale(cfg, sources))
     status(describe_schedule(cfg))
+    if describe_rounding(cfg):
+        status(describe_rounding(cfg))
     agent = make_agent(cfg, env=env)
     evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.seeds_batched, agent.mesh)
     if cfg.eval_sampled:
@@ -184,23 +244,29 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
     resume_at, buffer_restored = None, False
     if resume is not None:
         ts, resume_at, buffer_restored = restore_seeds(dirs, ts, seeds)
-        status(f"restored the checkpoint at env step {resume_at:,} from {parent}")
+        status(f"restored the checkpoint at env step {resume_at:,} from {parent}; training to "
+               f"{cfg.planned_env_steps:,} env steps")
+    sizes = tuple(n // cfg.num_seeds for n in checkpoint.size_bytes(ts))  # of one seed's checkpoint
+    status(describe_checkpoints(cfg, sizes))
     t0 = time.perf_counter()
     status(f"compiling the training program (prefill and epochs of {cfg.iterations_per_epoch} iterations)")
     program = agent.program.lower(ts, *agent.epoch_args).compile()
     compile_s = time.perf_counter() - t0
     status(f"compiled in {compile_s:.1f}s")
+    stopped_before_training(stop, parent, resume_at)
     t0 = time.perf_counter()
     if not buffer_restored:
         ts = prefill_with_bar(agent, ts, status, program)
     jax.block_until_ready(ts)
     prefill_s = time.perf_counter() - t0
+    stopped_before_training(stop, parent, resume_at)
     if seeds.batched:
         parent.mkdir(parents=True, exist_ok=True)
         write_config_json(parent, cfg, sources)
     loggers = [
         RunLogger(seed_config(cfg, s, parent) if seeds.batched else cfg, run_dir=d, resume_at=resume_at,
-                  progress=index == 0, sources=sources)
+                  progress=index == 0, sources=sources,
+                  derived={"checkpoint_state_bytes": sizes[0], "checkpoint_buffer_bytes": sizes[1]})
         for index, (s, d) in enumerate(zip(seeds.values, dirs))
     ]
     exit_code = 1
@@ -225,7 +291,11 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
         initial_actor = None if resume_at is not None else jax.tree.map(jnp.copy, ts.actor_params)
         status(f"training (the initial policy is evaluated with {cfg.num_eval_envs} envs after the first epoch)")
         start = time.perf_counter()
+        wall_before = max((row.get("perf/wall_s", 0.0) for row in loggers[0].history), default=0.0)  # of a resumed run
+        schedule, seconds = checkpoint.Schedule(cfg.checkpoint.every, cfg.checkpoint.every_minutes), None
         for index in range(first_epoch, cfg.num_epochs):
+            stop.doing = f"finishing epoch {index + 1} of {cfg.num_epochs}" + (
+                "" if seconds is None else f" (about {seconds:.0f} s)") + ", then saving a checkpoint and stopping"
             t0 = time.perf_counter()
             ts, metrics = epoch(ts)
             metrics = jax.device_get(metrics)
@@ -240,7 +310,7 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
                 "perf/total_env_steps_per_s": cfg.num_seeds * cfg.env_steps_per_epoch / seconds,
                 "perf/updates_per_s": cfg.iterations_per_epoch * cfg.updates_per_iteration / seconds,
                 "perf/epoch_s": seconds,
-                "perf/wall_s": time.perf_counter() - start,
+                "perf/wall_s": wall_before + time.perf_counter() - start,
             }
             # the bar moves as soon as the epoch ends (postfix: this epoch's critic/accuracy beside the
             # last eval/success); this epoch's eval/success replaces the last one after the evaluation
@@ -250,17 +320,30 @@ def train(cfg: Config, resume: str | Path | None = None, sources: dict[str, str]
                 initial_actor = None
             rows = log_eval(env_steps, [{**{k: float(v) for k, v in m.items()}, **perf} for m in per_seed])
             last = index + 1 == cfg.num_epochs
-            if cfg.checkpoint.every and ((index + 1) % cfg.checkpoint.every == 0 or last):
+            saved = None
+            if schedule.due(index + 1, last, stopping=stop.signum is not None):
                 for i, logger in enumerate(loggers):
                     one = seeds.take(ts, i)
-                    checkpoint.save(
+                    saved = checkpoint.save(
                         logger.dir,
                         one,
                         {"env_steps": env_steps},
                         with_buffer=cfg.checkpoint.buffer,
                         keep=cfg.checkpoint.keep,
                     )
+                schedule.saved()
             loggers[0].advance(0, {k: rows[0][k] for k in ("eval/success", "critic/accuracy")})
+            if stop.signum is not None and not last:
+                exit_code = EXIT_CODES[stop.signum]
+                if cfg.log.plots:
+                    from crlx.plot import write_learning_curves
+
+                    for logger in loggers:
+                        write_learning_curves(logger.dir)
+                shown = None if saved is None or not seeds.batched else parent / "seed_*" / "checkpoints" / saved.name
+                raise interrupted(stop, parent, f"after epoch {index + 1} of {cfg.num_epochs} (env step {env_steps:,})",
+                                  saved, shown)
+        stop.doing = "finishing the run's last outputs (its last epoch is trained and saved)"
         final_keys = seeds.fold_in(eval_key, cfg.planned_env_steps)
         for i, logger in enumerate(loggers):
             write_outputs(logger.cfg, agent, seeds.take(ts, i), logger, seeds.take(final_keys, i))
