@@ -172,6 +172,12 @@ def test_the_warning_is_written_once_and_names_numbers_and_levers():
     line = still_line({diagnostics.GOAL_MOVED: 0.0}, cfg, Nudge(goal_space="object_and_hand"))[0]
     assert "--single_goal" not in line and "--goal_space" not in line and "jaxgcrl_arm" not in line
     assert "--buffer.random_goal_prob" in line
+    assert "hand_start" not in line  # Nudge has no hand start to change
+    random_hand = Nudge()
+    random_hand.hand_start = "random"
+    assert "--env_options hand_start=near_object" in still_line({diagnostics.GOAL_MOVED: 0.0}, env=random_hand)[0]
+    random_hand.hand_start = "near_object"
+    assert "hand_start" not in still_line({diagnostics.GOAL_MOVED: 0.0}, env=random_hand)[0]
 
 
 def test_no_warning_when_goals_move_or_there_is_no_object():

@@ -89,6 +89,8 @@ def levers(cfg, env) -> list[str]:
     out = []
     if "object_and_hand" in env.goal_spaces() and env.goal_space != "object_and_hand":
         out.append("--goal_space object_and_hand")
+    if getattr(env, "hand_start", None) == "random":
+        out.append("--env_options hand_start=near_object (the hand starts beside the object)")
     if not cfg.single_goal:
         out.append("--single_goal True")
     if cfg.buffer.random_goal_prob == 0.0:
