@@ -7,6 +7,7 @@ GoalEnv first, so `observation_size` is GoalEnv's state_dim + goal_dim, not brax
 
 from __future__ import annotations
 
+import copy
 import warnings
 from typing import Callable
 
@@ -15,15 +16,21 @@ import jax.numpy as jnp
 import mujoco
 import numpy as np
 from brax import math
+from brax.base import Motion, Transform
 from brax.envs.base import PipelineEnv, State
 from brax.io import mjcf
 
 from crlx.envs.assets import asset_path
 from crlx.envs.base import EnvSpec, GoalEnv
 from crlx.envs.brax_scene import BackendSettings
+from crlx.envs.warp_physics import WarpPhysics, require_warp
 
 BACKENDS = ("mjx", "generalized", "positional", "spring")
 """brax physics pipelines a `PhysicsGoalEnv` can run on (default 'mjx')."""
+WARP = "warp"
+"""MJX's MuJoCo Warp implementation: accepted by every env that accepts 'mjx' (the warp extra)"""
+WARP_OPTIONS = ("timestep", "solver", "iterations", "ls_iterations", "disableflags")
+"""the MjOption fields a backend's settings may change on the brax System; copied onto the Warp model"""
 
 
 class PhysicsGoalEnv(GoalEnv, PipelineEnv):
@@ -31,7 +38,9 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
 
     Subclasses set `spec` before calling `super().__init__(asset, backend, n_frames)`, may
     narrow `backends` to the pipelines their scene is tested on, and can use `self.mj_model`
-    (the compiled MuJoCo model) for name lookups.
+    (the compiled MuJoCo model) for name lookups. Where 'mjx' is among `backends`, 'warp' is too:
+    the same MJX scene and settings, stepped by MuJoCo Warp (`pipeline_init` is MJX's JAX forward
+    pass, `pipeline_step` runs the frames on Warp; `crlx.envs.warp_physics`).
     """
 
     backends: tuple[str, ...] = BACKENDS
@@ -44,8 +53,12 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
         `edit`, when given, changes the parsed scene (e.g. adds maze walls or a ball) before compiling.
         `settings`, when given, sets the per-backend timestep, gear and n_frames (then n_frames is None).
         """
-        if backend not in self.backends:
-            raise ValueError(f"{type(self).__name__}: backend must be one of {list(self.backends)}, got {backend!r}")
+        accepted = self.backends + ((WARP,) if "mjx" in self.backends else ())
+        if backend not in accepted:
+            raise ValueError(f"{type(self).__name__}: backend must be one of {list(accepted)}, got {backend!r}")
+        if backend == WARP:
+            require_warp(type(self).__name__)
+        pipeline = "mjx" if backend == WARP else backend
         if (n_frames is None) == (settings is None):
             raise ValueError(f"{type(self).__name__}: give exactly one of n_frames and settings")
         if n_frames is not None and n_frames < 1:
@@ -60,8 +73,21 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
             warnings.filterwarnings("ignore", message="Brax System", category=UserWarning)
             sys = mjcf.load_model(self.mj_model)  # note: writes +-inf into mj_model's unlimited ranges
         if settings is not None:
-            sys, n_frames = settings.apply(sys, backend)
-        PipelineEnv.__init__(self, sys, backend=backend, n_frames=n_frames)
+            sys, n_frames = settings.apply(sys, pipeline)
+        PipelineEnv.__init__(self, sys, backend=pipeline, n_frames=n_frames)
+        self.warp = WarpPhysics(warp_model(self.mj_model, sys)) if backend == WARP else None
+
+    def pipeline_init(self, q: jax.Array, qd: jax.Array, act: jax.Array | None = None, ctrl: jax.Array | None = None):
+        """brax's pipeline state at (q, qd); on 'warp' without MJX's implementation arrays or contacts."""
+        state = PipelineEnv.pipeline_init(self, q, qd, act, ctrl)
+        return state if self.warp is None else state.replace(_impl=None, contact=None)
+
+    def pipeline_step(self, pipeline_state, action: jax.Array):
+        """n_frames physics steps under `action` (brax's mjx pipeline, or MuJoCo Warp on 'warp')."""
+        if self.warp is None:
+            return PipelineEnv.pipeline_step(self, pipeline_state, action)
+        data, _ = self.warp.advance(pipeline_state.replace(ctrl=action), self._n_frames)
+        return brax_frames(data, np.asarray(self.mj_model.body_rootid))
 
     def scene_fields(self, state: State) -> dict[str, jax.Array]:
         """What places `state`'s scene in `mj_model` for drawing: MjData fields by name."""
@@ -100,6 +126,25 @@ class PhysicsGoalEnv(GoalEnv, PipelineEnv):
         """(3,) world position of a point given as (link index, position in the link frame)."""
         frame = pipeline_state.x.take(anchor[0])
         return frame.pos + math.rotate(jnp.asarray(anchor[1]), frame.rot)
+
+
+def warp_model(mj_model: mujoco.MjModel, sys) -> mujoco.MjModel:
+    """A copy of `mj_model` with the solver options `sys` (the brax System, after the backend's
+    settings) has: the model MuJoCo Warp steps."""
+    model = copy.copy(mj_model)
+    for name in WARP_OPTIONS:
+        value = np.asarray(getattr(sys.opt, name))
+        setattr(model.opt, name, value.item() if value.ndim == 0 else value)
+    return model
+
+
+def brax_frames(data, body_rootid: np.ndarray):
+    """`data` with brax's link frames: q, qd, x (body positions and orientations), xd (velocities
+    at the body origins), as brax's mjx pipeline derives them after a step."""
+    x = Transform(pos=data.xpos[1:], rot=data.xquat[1:])
+    cvel = Motion(vel=data.cvel[1:, 3:], ang=data.cvel[1:, :3])
+    offset = Transform.create(pos=data.xpos[1:, :] - data.subtree_com[body_rootid[1:]])
+    return data.replace(q=data.qpos, qd=data.qvel, x=x, xd=offset.vmap().do(cvel))
 
 
 def check_min_max(env: str, low_field: str, low: float, high_field: str, high: float) -> None:

@@ -25,6 +25,14 @@ goal space: the object's distance to the goal only.
 
 The arm's settled state before an episode is computed once, on the host, when the env is built,
 with CPU MuJoCo on Meta-World's unchanged scene (Meta-World simulates that settle at every reset).
+
+Physics (`backend`): 'mjx' steps the scene with MJX's JAX implementation, 'warp' with MJX's MuJoCo
+Warp implementation (`crlx.envs.warp_physics`; the warp extra). Layouts, observations and success
+are the same JAX code on both; on 'warp' the forward kinematics of a reset and after each step run
+on Warp too (one small XLA program around Warp's kernels), the state carries MJX's public data
+fields only, and `info["warp_overflow"]` accumulates MuJoCo Warp's overflow bits of the
+episode (`warp_physics.OVERFLOW_DROPS` set: contacts or constraints were dropped; raise
+`warp_contacts` / `warp_constraints`).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from crlx.envs.base import EnvSpec, GoalEnv
 from crlx.envs.metaworld.scene import SceneOptions, load_scene
 from crlx.envs.metaworld.task import Layout, Task, env_name
 from crlx.envs.physics import check_positive
+from crlx.envs.warp_physics import WarpPhysics, public_data, require_warp
 
 FRAME_SKIP = 5
 ACTION_SCALE = 0.01
@@ -53,12 +62,23 @@ HAND_SPACE = (np.array([-0.525, 0.348, -0.0525]), np.array([0.525, 1.025, 0.7]))
 SETTLE_STEPS = 50
 """env steps Meta-World spends moving the hand to its start before an episode"""
 MAX_RESET_DRAWS = 100
+BACKENDS = ("mjx", "warp")
+"""physics: 'mjx' is MJX's JAX implementation, 'warp' MJX's MuJoCo Warp implementation (the warp extra)"""
+WARP_CONTACTS = 48
+"""MuJoCo Warp contact slots per env (its own default for these scenes); the arena of N envs is N x this"""
+WARP_CONSTRAINTS = 128
+"""MuJoCo Warp constraint rows per env"""
 MW_OBS_INDICES = np.r_[0:36, 39:42]
 """obs[..., MW_OBS_INDICES] is Meta-World's goal-observable 39-value observation"""
 
 
 class MetaWorldEnv(GoalEnv):
-    """One Meta-World task on MJX; `task` supplies the scene, reset, objects and success rule."""
+    """One Meta-World task on MJX; `task` supplies the scene, reset, objects and success rule.
+
+    Options: `backend` 'mjx' or 'warp'; `max_contact_points` and `solver_iterations` (the scene,
+    both backends); `warp_contacts` and `warp_constraints`, MuJoCo Warp's contact slots and
+    constraint rows per env (None: WARP_CONTACTS, WARP_CONSTRAINTS).
+    """
 
     state_dim = 39
     goal_indices = (36, 37, 38)
@@ -72,17 +92,24 @@ class MetaWorldEnv(GoalEnv):
         max_contact_points: int = 16,
         solver_iterations: int = 10,
         goal_space: str | None = None,
+        warp_contacts: int | None = None,
+        warp_constraints: int | None = None,
     ):
         label = env_name(task.name)
         self.select_goal_space(goal_space)
-        if backend != "mjx":
-            raise ValueError(f"{label}: backend must be 'mjx' (Meta-World scenes use mocap and MJX contacts), got {backend!r}")
+        if backend not in BACKENDS:
+            raise ValueError(f"{label}: backend must be one of {list(BACKENDS)} (MJX's JAX or Warp implementation; "
+                             f"Meta-World scenes use mocap and MJX contacts), got {backend!r}")
+        if backend == "warp":
+            require_warp(label)
         threshold = task.success_threshold if success_threshold is None else success_threshold
         check_positive(label, episode_length=episode_length, success_threshold=threshold)
         check_positive(label, max_contact_points=max_contact_points, solver_iterations=solver_iterations)
+        check_positive(label, **{k: v for k, v in (("warp_contacts", warp_contacts), ("warp_constraints", warp_constraints))
+                                 if v is not None})
         self.task = task
         self.object_indices = self.goal_indices if task.moves_object else ()  # s[36:39], unless the hand's
-        self.spec = EnvSpec(episode_length=episode_length, success_threshold=threshold, backend="mjx")
+        self.spec = EnvSpec(episode_length=episode_length, success_threshold=threshold, backend=backend)
         original, self.mj_model, self.scene_changes = load_scene(
             task.scene, SceneOptions(max_contact_points=max_contact_points, iterations=solver_iterations, ls_iterations=solver_iterations)
         )
@@ -99,6 +126,11 @@ class MetaWorldEnv(GoalEnv):
         self.subtree_of = subtree_matrix(self.mj_model)
         settled = settle(original, np.asarray(task.hand_init))
         self.settled = mjx.put_data(self.mj_model, transfer(settled, self.mj_model))
+        self.warp = None
+        if backend == "warp":
+            self.warp = WarpPhysics(self.mj_model, contacts_per_world=warp_contacts or WARP_CONTACTS,
+                                    constraints_per_world=warp_constraints or WARP_CONSTRAINTS, world_fields=("body_pos",))
+            self.settled = public_data(self.settled)
 
     @property
     def action_size(self) -> int:
@@ -142,11 +174,16 @@ class MetaWorldEnv(GoalEnv):
         """A fresh episode from a given reset vector (Meta-World's `_last_rand_vec`)."""
         settled = Layout(qpos=self.settled.qpos, qvel=self.settled.qvel, body_pos=self.model.body_pos)
         layout = self.task.place(jnp.asarray(reset_vec, jnp.float32), settled, self.settled)
-        data = mjx.kinematics(self.model, self.settled.replace(qpos=layout.qpos, qvel=layout.qvel))
-        data = self.moved(data, layout.body_pos)
+        data = self.settled.replace(qpos=layout.qpos, qvel=layout.qvel)
+        if self.warp is not None:  # Warp's kinematics of the moved model: a small XLA program
+            data, _ = self.warp.advance(data, 0, kinematics=True, body_pos=layout.body_pos)
+        else:
+            data = self.moved(mjx.kinematics(self.model, data), layout.body_pos)
         frame = self.frame(data)
         state = self.first_state(data, self.state_vec(frame, frame, data), self.command(self.task.goal(reset_vec, data)))
         state.info["body_pos"] = layout.body_pos
+        if self.warp is not None:
+            state.info["warp_overflow"] = jnp.zeros((), jnp.int32)
         return state
 
     def moved(self, data, body_pos: jax.Array):
@@ -174,11 +211,15 @@ class MetaWorldEnv(GoalEnv):
             mocap_quat=jnp.broadcast_to(jnp.asarray(HAND_QUAT, data.mocap_quat.dtype), data.mocap_quat.shape),
             ctrl=jnp.stack([action[3], -action[3]]).astype(data.ctrl.dtype),
         )
-        model = self.model_at(state.info["body_pos"])
-        with warnings.catch_warnings():  # MJX 3.3's convex collision casts float64's max to float32 while tracing
-            warnings.filterwarnings("ignore", message="overflow encountered in cast", category=RuntimeWarning)
-            data = jax.lax.fori_loop(0, FRAME_SKIP, lambda _, d: mjx.step(model, d), data)
-        data = mjx.kinematics(model, data)
+        if self.warp is not None:
+            data, overflow = self.warp.advance(data, FRAME_SKIP, kinematics=True, body_pos=state.info["body_pos"])
+            state.info["warp_overflow"] = state.info["warp_overflow"] | overflow.astype(jnp.int32)
+        else:
+            model = self.model_at(state.info["body_pos"])
+            with warnings.catch_warnings():  # MJX 3.3's convex collision casts float64's max to float32 while tracing
+                warnings.filterwarnings("ignore", message="overflow encountered in cast", category=RuntimeWarning)
+                data = jax.lax.fori_loop(0, FRAME_SKIP, lambda _, d: mjx.step(model, d), data)
+            data = mjx.kinematics(model, data)
         return self.next_state(state, data, self.state_vec(self.frame(data), state.obs[:18], data), jnp.zeros(()))
 
     def scene_fields(self, state: State) -> dict[str, jax.Array]:

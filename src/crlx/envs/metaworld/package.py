@@ -2,7 +2,8 @@
 
 crlx ships no Meta-World file: the MJX ports load the task scenes, meshes and textures from the
 installed package at run time. `pip install -e ".[metaworld]"` installs it (metaworld 3.1.1,
-which pins mujoco 3.3.0).
+which pins mujoco 3.3.0); beside the warp extra (mujoco 4), `pip install --no-deps metaworld==3.1.1`
+brings the same files without the pin (the ports build and pass their fidelity tests there too).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import pathlib
 
 INSTALL_HINT = (
     'install the metaworld extra in its own environment: pip install -e ".[metaworld]" '
-    "(metaworld 3.1.1 pins mujoco==3.3.0 and mujoco-mjx==3.3.0)"
+    "(metaworld 3.1.1 pins mujoco==3.3.0 and mujoco-mjx==3.3.0); for backend 'warp', beside the warp extra: "
+    "pip install --no-deps metaworld==3.1.1"
 )
 
 
