@@ -233,7 +233,7 @@ def test_ant_ball_maze_draws_are_jaxgcrl_draws():
     (AntBall, {"reset_noise_scale": -0.1}, "reset_noise_scale"),
     (AntBall, {"success_threshold": 0.0}, "success_threshold"),
     (AntBall, {"healthy_z_range": (1.0, 0.2)}, "healthy_z_range"),
-    (AntBall, {"backend": "warp"}, "backend"),
+    (AntBall, {"backend": "physx"}, "backend"),
     (AntPush, {"backend": "spring"}, "backend"),
     (AntPush, {"reset_noise_scale": -1.0}, "reset_noise_scale"),
     (AntPush, {"episode_length": 0}, "episode_length"),

@@ -83,7 +83,7 @@ def test_scene_has_jaxgcrl_changes():
     ({"reset_noise_scale": -0.1}, "reset_noise_scale"),
     ({"success_threshold": 0.0}, "success_threshold"),
     ({"healthy_z_range": (2.0, 1.0)}, "healthy_z_range"),
-    ({"backend": "warp"}, "backend"),
+    ({"backend": "physx"}, "backend"),
 ])
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(ValueError, match=field):

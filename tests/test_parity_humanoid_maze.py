@@ -126,7 +126,7 @@ def test_goals_are_goal_cells_at_target_height():
     ({"success_threshold": 0.0}, "success_threshold"),
     ({"episode_length": 0}, "episode_length"),
     ({"healthy_z_range": (2.0, 1.0)}, "healthy_z_range"),
-    ({"backend": "warp"}, "backend"),
+    ({"backend": "physx"}, "backend"),
 ])
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(ValueError, match=field):

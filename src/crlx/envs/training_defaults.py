@@ -56,7 +56,7 @@ RULES: tuple[tuple[str, dict, str], ...] = (
      "JaxGCRL's sphere mazes: crlx's defaults; a shorter prefill (cheap physics, long episodes)"),
     ("arm_*", {"buffer": {"max_replay_size": 4000, "min_replay_size": 200}},
      "100-200-step episodes: a buffer of 20-40 episodes per env"),
-    ("arm_push_easy", {"goal_space": "object_and_hand", "env_options": ["hand_start=near_object"]},
+    ("arm_push_easy", {"goal_space": "object_and_hand", "env_options": ("hand_start=near_object",)},
      "the hand starts beside the cube and the goal holds the hand's offset: the cube moves in 0.6-0.7 of the "
      "training episodes and eval/success reaches 0.22-0.28 at 300k env steps (random 0.03), where the "
      "random start and the cube-only goal left the cube still (docs/LEARNING.md)"),
