@@ -104,8 +104,9 @@ def parse_command(argv: list[str] | None = None) -> Command:
     """tyro CLI over Config: `--num_envs 128`, `--num_envs=128`, `--loss.energy l2`, bools take values.
 
     Precedence, lowest first: crlx's Config defaults < the env's training defaults
-    (crlx.envs.training_defaults) < `--config FILE` < `--resume RUN_DIR`'s config.json < other flags.
-    The env is the one the flags name, else the config file's, else the saved run's, else crlx's default.
+    (crlx.envs.training_defaults) < the run scale (`--scale`) < `--config FILE` < `--resume RUN_DIR`'s
+    config.json < other flags. The env (and the scale) is the one the flags name, else the config
+    file's, else the saved run's, else crlx's default.
     `--config` takes a file or a shipped preset's name (preset_path). With --resume, flags that change
     the saved config are refused, except --total_env_steps above the run's plan, which extends it.
     """
@@ -147,7 +148,8 @@ def parse_command(argv: list[str] | None = None) -> Command:
         config=(tyro.conf.FlagConversionOff,),
         description=(
             "Train contrastive RL (CRL) on a goal-conditioned env. Precedence, lowest first: crlx's defaults, "
-            "the env's training defaults, --config FILE (a YAML preset), --resume RUN_DIR (continue that run "
+            "the env's training defaults, the run scale (--scale; auto: sized for the device JAX finds), "
+            "--config FILE (a YAML preset), --resume RUN_DIR (continue that run "
             "from its latest checkpoint, with its saved config), then these flags."
         ),
     )
