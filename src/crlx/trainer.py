@@ -229,11 +229,9 @@ def train_locked(cfg: Config, resume: str | Path | None, sources: dict[str, str]
     if resume is None:
         require_fresh(dirs, parent)
     status(describe_env(cfg, env))
-    if describe_scale(cfg, sources):
-        status(describe_scale(cfg, sources))
-    status(describe_schedule(cfg))
-    if describe_rounding(cfg):
-        status(describe_rounding(cfg))
+    for line in (describe_scale(cfg, sources), describe_schedule(cfg), describe_rounding(cfg)):
+        if line:
+            status(line)
     agent = make_agent(cfg, env=env)
     evaluate = make_evaluate(agent.env, agent.actor, cfg.num_eval_envs, cfg.seeds_batched, agent.mesh)
     if cfg.eval_sampled:

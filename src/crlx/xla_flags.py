@@ -17,7 +17,7 @@ CPU_FUSION_EMITTERS_OFF = "--xla_cpu_use_fusion_emitters=false"
 
 KNOWN_IN = ((0, 5, 3), (0, 11, 0))
 """[first, first without) jaxlib versions whose XLA knows the flag. Measured 2026-12-04: the flag's
-name is in the shared libraries of jaxlib 0.5.3 through 0.10.2 (every release checked: 0.5.3, 0.6.0,
+name is in the shared libraries of jaxlib 0.5.3 through 0.10.2 (the releases checked: 0.5.3, 0.6.0,
 0.6.2, 0.7.0, 0.7.2, 0.8.0, 0.8.3, 0.9.0, 0.9.2, 0.10.0, 0.10.2) and not in 0.4.36, 0.4.38, 0.5.0,
 0.5.1; jaxlib 0.11.2 aborts on it"""
 
